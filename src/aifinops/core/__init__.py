@@ -1,0 +1,1 @@
+"""Shared primitives: records, money, usage, errors and settings. Imports nothing else from aifinops."""
