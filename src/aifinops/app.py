@@ -1,0 +1,268 @@
+"""The facade: built from settings, it is the only thing the CLI, API, web and gateway call."""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from decimal import Decimal
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from aifinops.core.errors import InputError, NotFound
+from aifinops.core.records import DIMENSIONS, UsageRecord, make_record_id
+from aifinops.core.settings import Settings, load_settings
+from aifinops.core.timeutil import utcnow
+from aifinops.ledger import AppendResult, DuckDBLedger, Ledger, RollupQuery, ScanQuery
+
+__all__ = ["App", "LEDGER_FILE"]
+
+LEDGER_FILE = "ledger.duckdb"
+
+
+class App:
+    """aifinops as a Python object: ingest, price, store, report.
+
+    >>> app = App(Settings(), data_dir=None)          # in-memory ledger
+    >>> app.report_costs(by=["team"])                 # doctest: +SKIP
+    """
+
+    def __init__(self, settings: Settings, data_dir: Path | None, *, ledger: Ledger | None = None) -> None:
+        self.settings = settings
+        self.data_dir = data_dir
+        if ledger is None:
+            path = data_dir / LEDGER_FILE if data_dir is not None else None
+            ledger = DuckDBLedger(
+                path,
+                cost_column=settings.reporting.cost_column,
+                source_priority=settings.reporting.source_priority,
+            )
+        self.ledger = ledger
+
+    @classmethod
+    def open(cls, config: Path | None, data_dir: Path) -> App:
+        """Build from a config file (or none) and a data folder."""
+        return cls(load_settings(config), data_dir)
+
+    def close(self) -> None:
+        """Release the ledger."""
+        self.ledger.close()
+
+    # -- pricing --------------------------------------------------------------------------------
+    @cached_property
+    def catalog(self) -> Any:
+        """The price catalog: shipped prices plus the config's additions and discounts."""
+        from aifinops.pricing import Catalog
+
+        return Catalog.load(prices=self.settings.prices, discounts=self.settings.discounts)
+
+    def price(self, records: Iterable[UsageRecord]) -> int:
+        """Price unpriced records in place from the catalog; returns how many got a price."""
+        from aifinops.pricing import price_records
+
+        return price_records([r for r in records if r.cost_status == "unpriced"], self.catalog)
+
+    def prices_show(self, model: str, provider: str | None = None, at: datetime | None = None) -> dict[str, Any]:
+        """What a model costs, per token class and tier, with source and history."""
+        from aifinops.pricing import describe
+
+        return describe(model, self.catalog, provider=provider, at=at)
+
+    # -- writing --------------------------------------------------------------------------------
+    def append(self, records: Sequence[UsageRecord]) -> AppendResult:
+        """Price and store records (idempotent)."""
+        self.price(records)
+        return self.ledger.append(records)
+
+    def ingest(
+        self,
+        source: str,
+        paths: Sequence[Path],
+        *,
+        reject_path: Path | None = None,
+        progress: bool = False,
+        **options: Any,
+    ) -> dict[str, Any]:
+        """Import files of one source, all-or-nothing: every good row lands, bad rows are reported."""
+        from aifinops.ingest import SOURCES, run_import
+
+        if source not in SOURCES:
+            raise InputError(f"unknown source {source!r}; choose one of: {', '.join(sorted(SOURCES))}")
+        for path in paths:
+            if not Path(path).is_file():
+                raise InputError(f"{path}: no such file")
+        total = AppendResult()
+        started = utcnow()
+        with self.ledger.transaction() as tx:
+
+            def sink(batch: list[UsageRecord]) -> None:
+                nonlocal total
+                self.price(batch)
+                total += tx.append(batch)
+
+            report = run_import(
+                source, [Path(p) for p in paths], sink, reject_path=reject_path, progress=progress, **options
+            )
+        result = {**report.to_dict(), "inserted": total.inserted, "duplicates": total.duplicates}
+        self._log_import(source, paths, started, result)
+        return result
+
+    def _log_import(self, source: str, paths: Sequence[Path], started: datetime, result: dict[str, Any]) -> None:
+        log = getattr(self.ledger, "log_import", None)
+        if log is None:
+            return
+        log(
+            {
+                "import_id": uuid.uuid4().hex,
+                "source": source,
+                "path": ", ".join(str(p) for p in paths),
+                "started_at": started,
+                "finished_at": utcnow(),
+                "rows_read": result.get("rows_read", 0),
+                "inserted": result["inserted"],
+                "duplicates": result["duplicates"],
+                "rejected": result.get("rejected", 0),
+                "skipped": result.get("skipped", 0),
+            }
+        )
+
+    def load_demo(self, *, seed: int = 42, days: int = 90, scale: float = 1.0) -> dict[str, Any]:
+        """Generate the demo company into the ledger (idempotent for the same seed and end hour)."""
+        from aifinops.demo import generate
+
+        data = generate(seed, days=days, scale=scale)
+        total = AppendResult()
+        with self.ledger.transaction() as tx:
+            for batch in data.batches:
+                self.price(batch)
+                total += tx.append(batch)
+            outcomes = tx.append_outcomes(data.outcomes)
+        return {
+            "seed": seed,
+            "days": days,
+            "start": data.start,
+            "end": data.end,
+            "inserted": total.inserted,
+            "duplicates": total.duplicates,
+            "outcomes": outcomes.inserted,
+        }
+
+    def reprice(self) -> dict[str, Any]:
+        """Re-rate unpriced records that now have a price: a reversal plus a priced replacement each."""
+        where = (
+            "WHERE cost_status = 'unpriced' AND corrects IS NULL AND NOT EXISTS "
+            "(SELECT 1 FROM records c WHERE c.corrects = r.record_id)"
+        )
+        from aifinops.ledger.convert import table_to_records
+
+        corrections: list[UsageRecord] = []
+        still = 0
+        for table in self.ledger.iter_batches(where):
+            for original in table_to_records(table):
+                replacement = dataclasses.replace(original, tags=dict(original.tags))
+                if not self.price([replacement]):
+                    still += 1
+                    continue
+                corrections.append(_reversal(original))
+                replacement.record_id = make_record_id("rerate", original.record_id)
+                replacement.tags["rerated_from"] = original.record_id
+                corrections.append(replacement)
+        result = self.ledger.append(corrections) if corrections else AppendResult()
+        return {"repriced": len(corrections) // 2, "still_unpriced": still, "inserted": result.inserted}
+
+    # -- reading --------------------------------------------------------------------------------
+    def report_costs(
+        self,
+        *,
+        by: Sequence[str] = (),
+        since: datetime | None = None,
+        until: datetime | None = None,
+        where: dict[str, Any] | None = None,
+        grain: str | None = None,
+        sources: str = "authoritative",
+        limit: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """Spend rollup by dimensions (record columns or tag keys) and time grain."""
+        if sources not in ("authoritative", "all"):
+            raise InputError("sources must be 'authoritative' or 'all'")
+        query = RollupQuery(
+            by=tuple(by), grain=grain, since=since, until=until, where=dict(where or {}), sources=sources, limit=limit
+        )
+        return self.ledger.rollup(query)
+
+    def records(
+        self,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        where: dict[str, Any] | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[UsageRecord]:
+        """Raw records, newest first."""
+        return self.ledger.scan(ScanQuery(since=since, until=until, where=dict(where or {}), limit=limit, offset=offset))
+
+    def record(self, record_id: str) -> UsageRecord:
+        """One record by id."""
+        for rec in self.ledger.scan(ScanQuery(where={}, limit=1, offset=0)) if not record_id else []:
+            return rec
+        rows = self.ledger.iter_batches("WHERE record_id = ?", [record_id])
+        from aifinops.ledger.convert import table_to_records
+
+        for table in rows:
+            found = table_to_records(table)
+            if found:
+                return found[0]
+        raise NotFound(f"no record with id {record_id!r}")
+
+    def dimensions(self) -> list[str]:
+        """The columns a report can group by (any other name is a tag key)."""
+        return list(DIMENSIONS)
+
+    def doctor(self) -> dict[str, Any]:
+        """Health of data and config: unpriced models, sources, schema, catalog size."""
+        stats = self.ledger.stats()
+        problems = []
+        for row in stats["unpriced"]:
+            problems.append(
+                f"{row['records']} record(s) of {row['provider'] or '?'}/{row['model'] or '?'} have no price: "
+                "add it under prices: in aifinops.yaml, then run `aifinops reprice`"
+            )
+        if stats["currencies"] and stats["currencies"] > 1:
+            problems.append("the ledger holds more than one currency; reports group by currency")
+        return {
+            "ok": not problems,
+            "problems": problems,
+            "ledger": {k: v for k, v in stats.items() if k != "unpriced"},
+            "unpriced": stats["unpriced"],
+            "catalog_models": len(getattr(self.catalog, "models", []) or []),
+        }
+
+
+def _reversal(original: UsageRecord) -> UsageRecord:
+    """The record that cancels ``original`` (negated quantities and money)."""
+
+    def neg(value: Any) -> Any:
+        return -value if isinstance(value, int | Decimal) and not isinstance(value, bool) else value
+
+    reversal = dataclasses.replace(original, tags=dict(original.tags))
+    for name in (
+        "input_tokens",
+        "cached_input_tokens",
+        "cache_write_5m_tokens",
+        "cache_write_1h_tokens",
+        "output_tokens",
+        "reasoning_tokens",
+        "requests",
+        "gpu_seconds",
+        "quantity",
+        "list_cost",
+        "effective_cost",
+        "billed_cost",
+    ):
+        setattr(reversal, name, neg(getattr(original, name)))
+    reversal.record_id = make_record_id("reversal", original.record_id)
+    reversal.corrects = original.record_id
+    return reversal

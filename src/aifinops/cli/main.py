@@ -1,0 +1,259 @@
+"""`aifinops`: thin commands over the facade (or over a running server that holds the ledger)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+
+from aifinops.cli.output import FORMATS, emit
+from aifinops.cli.remote import Remote, find_server
+from aifinops.core.errors import AifinopsError
+from aifinops.core.timeutil import parse_time, parse_where
+
+__all__ = ["cli", "main"]
+
+_SOURCES = ("openai-usage", "openai-costs", "anthropic-usage", "anthropic-costs", "focus", "records")
+_REPORT_COLUMNS = ["cost", "requests", "input_tokens", "cached_input_tokens", "output_tokens", "unpriced_records"]
+
+
+class Ctx:
+    """Global options, resolved: flags > environment > defaults."""
+
+    def __init__(self, config: str | None, data_dir: str | None) -> None:
+        default_config = Path("aifinops.yaml")
+        config_path = config or os.environ.get("AIFINOPS_CONFIG")
+        self.config: Path | None = Path(config_path) if config_path else (
+            default_config if default_config.exists() else None
+        )
+        self.data_dir = Path(data_dir or os.environ.get("AIFINOPS_DATA_DIR") or ".aifinops")
+
+    def open_app(self) -> Any:
+        from aifinops.app import App
+
+        return App.open(self.config, self.data_dir)
+
+    @contextmanager
+    def backend(self) -> Iterator[Local | Remote]:
+        """The running server for this data folder if there is one, else the ledger file itself."""
+        remote = find_server(self.data_dir)
+        if remote is not None:
+            yield remote
+            return
+        app = self.open_app()
+        try:
+            yield Local(app)
+        finally:
+            app.close()
+
+
+class Local:
+    """The facade, with the same string parameters as :class:`Remote`."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    def report_costs(self, **p: Any) -> list[dict[str, Any]]:
+        return self.app.report_costs(
+            by=[d for d in (p.get("by") or "").split(",") if d],
+            since=parse_time(p["since"], name="since") if p.get("since") else None,
+            until=parse_time(p["until"], name="until") if p.get("until") else None,
+            where=parse_where(p.get("where") or []),
+            grain=p.get("grain"),
+            sources=p.get("sources") or "authoritative",
+            limit=p.get("limit"),
+        )
+
+    def ingest(self, source: str, paths: list[Path], reject_path: Path | None, all_lines: bool) -> dict[str, Any]:
+        options = {"all_lines": True} if all_lines else {}
+        return self.app.ingest(source, paths, reject_path=reject_path, progress=sys.stderr.isatty(), **options)
+
+    def prices_show(self, model: str, provider: str | None) -> dict[str, Any]:
+        return self.app.prices_show(model, provider=provider)
+
+    def reprice(self) -> dict[str, Any]:
+        return self.app.reprice()
+
+    def doctor(self) -> dict[str, Any]:
+        return self.app.doctor()
+
+
+def _format_option(func: Any) -> Any:
+    return click.option(
+        "--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True, help="output format"
+    )(func)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--config", type=click.Path(dir_okay=False), help="aifinops.yaml (default ./aifinops.yaml or $AIFINOPS_CONFIG)")
+@click.option("--data-dir", type=click.Path(file_okay=False), help="data folder (default ./.aifinops or $AIFINOPS_DATA_DIR)")
+@click.version_option(package_name="aifinops")
+@click.pass_context
+def cli(ctx: click.Context, config: str | None, data_dir: str | None) -> None:
+    """aifinops: economic observability for AI."""
+    ctx.obj = Ctx(config, data_dir)
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8787, show_default=True, type=int)
+@click.pass_obj
+def serve(obj: Ctx, host: str, port: int) -> None:
+    """Serve the API (/api/v1), dashboard (/), /healthz and /readyz on one port."""
+    from aifinops.cli.serving import run_server
+
+    run_server(obj.open_app(), obj.data_dir, host, port)
+
+
+@cli.command()
+@click.option("--seed", default=42, show_default=True, type=int)
+@click.option("--days", default=90, show_default=True, type=click.IntRange(1, 730))
+@click.option("--scale", default=1.0, show_default=True, type=click.FloatRange(0.001, 100))
+@click.option("--no-serve", is_flag=True, help="only generate the data")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8787, show_default=True, type=int)
+@click.pass_obj
+def demo(obj: Ctx, seed: int, days: int, scale: float, no_serve: bool, host: str, port: int) -> None:
+    """Generate the demo company into the data folder, then serve it."""
+    if find_server(obj.data_dir) is not None:
+        raise AifinopsError(f"a server is already running for {obj.data_dir}; stop it before `aifinops demo`")
+    app = obj.open_app()
+    click.echo(f"generating the demo company (seed {seed}, {days} days) into {obj.data_dir} ...", err=True)
+    summary = app.load_demo(seed=seed, days=days, scale=scale)
+    click.echo(
+        f"demo ready: {summary['inserted']:,} records added ({summary['duplicates']:,} already there), "
+        f"{summary['outcomes']:,} outcomes",
+        err=True,
+    )
+    if no_serve:
+        app.close()
+        return
+    from aifinops.cli.serving import run_server
+
+    run_server(app, obj.data_dir, host, port)
+
+
+@cli.command()
+@click.argument("source", type=click.Choice(_SOURCES))
+@click.argument("paths", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--reject-file", type=click.Path(dir_okay=False, path_type=Path), help="where bad rows go (JSONL)")
+@click.option("--all-lines", is_flag=True, help="focus: import every line of the bill, not only AI and GPU lines")
+@_format_option
+@click.pass_obj
+def ingest(obj: Ctx, source: str, paths: tuple[Path, ...], reject_file: Path | None, all_lines: bool, fmt: str) -> None:
+    """Import provider reports, FOCUS bills or generic record files. Re-importing is a no-op."""
+    if all_lines and source != "focus":
+        raise click.UsageError("--all-lines applies only to the focus source")
+    if reject_file is None:
+        reject_file = obj.data_dir / "rejects" / f"{source}-{paths[0].name}.rejects.jsonl"
+    with obj.backend() as backend:
+        result = backend.ingest(source, list(paths), reject_file, all_lines)
+    errors = result.pop("errors", None) or []
+    emit(result, fmt)
+    for err in errors[:20]:
+        click.echo(f"rejected: {err.get('file', '')}:{err.get('line')}: {err.get('reason')}", err=True)
+    if len(errors) > 20:
+        click.echo(f"... and {len(errors) - 20} more rejected rows", err=True)
+    if errors:
+        click.echo(f"rejected rows written to {reject_file}", err=True)
+
+
+@cli.group()
+def report() -> None:
+    """Reports over the ledger."""
+
+
+@report.command("costs")
+@click.option("--by", default="", help="comma-separated dimensions or tag keys, e.g. team,model")
+@click.option("--since", default="30d", show_default=True, help="30d, 12h, 2026-01-01 or an ISO time")
+@click.option("--until", default=None, help="end (exclusive)")
+@click.option("--where", multiple=True, help="KEY=VALUE filter (repeatable)")
+@click.option("--grain", type=click.Choice(["hour", "day", "week", "month"]), default=None)
+@click.option("--sources", type=click.Choice(["authoritative", "all"]), default="authoritative", show_default=True)
+@click.option("--limit", type=click.IntRange(1), default=None)
+@_format_option
+@click.pass_obj
+def report_costs(obj: Ctx, by: str, since: str, until: str | None, where: tuple[str, ...], grain: str | None,
+                 sources: str, limit: int | None, fmt: str) -> None:
+    """Spend rollups, e.g. `aifinops report costs --by team,model --since 30d`."""
+    with obj.backend() as backend:
+        rows = backend.report_costs(
+            by=by, since=since, until=until, where=list(where), grain=grain, sources=sources, limit=limit
+        )
+    dims = [d for d in by.split(",") if d] + (["period"] if grain else [])
+    emit(rows, fmt, columns=dims + _REPORT_COLUMNS, title=f"AI spend since {since}")
+
+
+@cli.group()
+def prices() -> None:
+    """The price catalog."""
+
+
+@prices.command("show")
+@click.argument("model")
+@click.option("--provider", default=None)
+@_format_option
+@click.pass_obj
+def prices_show(obj: Ctx, model: str, provider: str | None, fmt: str) -> None:
+    """What MODEL costs per token class and tier, with its source."""
+    with obj.backend() as backend:
+        info = backend.prices_show(model, provider)
+    if fmt != "table":
+        emit(info, fmt)
+        return
+    from aifinops.cli.prices_view import print_price
+
+    print_price(info)
+
+
+@cli.command()
+@_format_option
+@click.pass_obj
+def reprice(obj: Ctx, fmt: str) -> None:
+    """Re-rate unpriced records now that a price exists (reversal + replacement, append-only)."""
+    with obj.backend() as backend:
+        emit(backend.reprice(), fmt)
+
+
+@cli.command()
+@_format_option
+@click.pass_obj
+def doctor(obj: Ctx, fmt: str) -> None:
+    """Health of data and config: unpriced models, sources, schema version."""
+    with obj.backend() as backend:
+        info = backend.doctor()
+    if fmt != "table":
+        emit(info, fmt)
+        return
+    ledger = info["ledger"]
+    click.echo(f"ledger: {ledger['records']:,} records, schema v{ledger['schema_version']}, "
+               f"{ledger.get('outcomes', 0):,} outcomes; catalog: {info['catalog_models']} models")
+    for src in ledger.get("sources", []):
+        click.echo(f"  source {src['source']}: {src['records']:,} records, last {src['last']}")
+    for problem in info["problems"]:
+        click.echo(f"problem: {problem}")
+    click.echo("ok" if info["ok"] else f"{len(info['problems'])} problem(s)")
+
+
+def main() -> None:
+    """Console entry point: library errors become one-line messages with exit status 1."""
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(1)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except AifinopsError as exc:
+        click.echo(f"error: {exc.message}", err=True)
+        for detail in exc.details[:20]:
+            click.echo(f"  {detail}", err=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        sys.exit(130)
