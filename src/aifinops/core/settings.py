@@ -10,14 +10,24 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from aifinops.core.errors import ConfigError
 
-__all__ = ["Settings", "ReportingSettings", "load_settings", "resolve_secret", "DEFAULT_SOURCE_PRIORITY"]
+__all__ = [
+    "Settings",
+    "ReportingSettings",
+    "ProviderSettings",
+    "KeySettings",
+    "GatewaySettings",
+    "CacheSettings",
+    "load_settings",
+    "resolve_secret",
+    "DEFAULT_SOURCE_PRIORITY",
+]
 
 #: Sources that see the same provider spend, most detailed first. Reports read one of them per
 #: provider and day (the first present); sources not listed here never compete.
@@ -30,6 +40,7 @@ DEFAULT_SOURCE_PRIORITY = (
     "anthropic-costs",
 )
 
+_BARE_SECRET = re.compile(r"(?<![\'\"\w$])\$\{([A-Za-z_][A-Za-z0-9_]*)\}(?![\'\"\w])")
 _SECRET = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
 
 
@@ -51,12 +62,72 @@ class ReportingSettings(_Section):
         return value
 
 
+class ProviderSettings(_Section):
+    """One gateway upstream. ``type`` defaults from the name (openai, anthropic, azure), else openai."""
+
+    type: Literal["openai", "anthropic", "azure"] | None = None
+    base_url: str
+    api_key: str | None = None
+    api_version: str | None = None
+    models: list[str] = Field(default_factory=list)
+    timeout: float = Field(default=600.0, gt=0)
+    headers: dict[str, str] = Field(default_factory=dict)
+    self_hosted: bool = False
+    pricing_provider: str | None = None
+
+    @field_validator("base_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if not re.match(r"^https?://[^\s/]+", value):
+            raise ValueError("must be an http:// or https:// URL")
+        return value.rstrip("/")
+
+
+class KeySettings(_Section):
+    """A gateway virtual key and the attribution it carries. ``key`` is a ``${ENV}`` reference, a literal,
+    or ``sha256:<hex>`` (the key's hash, so the key itself need not be anywhere on disk)."""
+
+    name: str
+    key: str
+    team: str | None = None
+    project: str | None = None
+    product: str | None = None
+    feature: str | None = None
+    customer: str | None = None
+    environment: str | None = None
+    use_case: str | None = None
+    user: str | None = None
+    tags: dict[str, str] = Field(default_factory=dict)
+    allow_overrides: bool = False
+
+
+class CacheSettings(_Section):
+    """Exact-match response cache: opt-in per model (glob) or route."""
+
+    models: list[str] = Field(default_factory=list)
+    routes: list[str] = Field(default_factory=list)
+    ttl_seconds: float = Field(default=300.0, gt=0)
+    max_entries: int = Field(default=10_000, gt=0)
+
+
+class GatewaySettings(_Section):
+    """The metering gateway."""
+
+    require_key: bool | None = None
+    aliases: dict[str, str] = Field(default_factory=dict)
+    fallbacks: dict[str, list[str]] = Field(default_factory=dict)
+    cache: CacheSettings = Field(default_factory=CacheSettings)
+    wal_fsync: bool = False
+    max_body_bytes: int = Field(default=32 * 1024 * 1024, gt=0)
+
+
 class Settings(_Section):
     """The whole of ``aifinops.yaml``. Every section is optional; an empty file is valid."""
 
     currency: str = "USD"
-    providers: dict[str, dict[str, Any]] = Field(default_factory=dict)
-    keys: list[dict[str, Any]] = Field(default_factory=list)
+    providers: dict[str, ProviderSettings] = Field(default_factory=dict)
+    keys: list[KeySettings] = Field(default_factory=list)
+    gateway: GatewaySettings = Field(default_factory=GatewaySettings)
     prices: list[dict[str, Any]] = Field(default_factory=list)
     discounts: list[dict[str, Any]] = Field(default_factory=list)
     budgets: list[dict[str, Any]] = Field(default_factory=list)
@@ -115,7 +186,12 @@ def _format_loc(loc: tuple[Any, ...]) -> str:
 
 
 def parse_settings(text: str, *, name: str = "aifinops.yaml") -> Settings:
-    """Parse and validate settings from YAML text."""
+    """Parse and validate settings from YAML text.
+
+    Bare ``${ENV}`` references are quoted first, so that they work inside flow mappings
+    (``{api_key: ${OPENAI_API_KEY}}``) as INTERFACE.md writes them.
+    """
+    text = _BARE_SECRET.sub(r'"${\1}"', text)
     try:
         node = yaml.compose(text)
         data = yaml.safe_load(text)
@@ -142,7 +218,8 @@ def parse_settings(text: str, *, name: str = "aifinops.yaml") -> Settings:
                 )
             details.append(f"{name}:{line}: {_format_loc(loc)}: {msg}")
         raise ConfigError(
-            f"invalid configuration: {details[0]}" + (f" (+{len(details) - 1} more)" if len(details) > 1 else ""),
+            f"invalid configuration: {details[0]}"
+            + (f" (+{len(details) - 1} more)" if len(details) > 1 else ""),
             details=details,
         ) from None
 
