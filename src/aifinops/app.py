@@ -54,9 +54,9 @@ class App:
     @cached_property
     def catalog(self) -> Any:
         """The price catalog: shipped prices plus the config's additions and discounts."""
-        from aifinops.pricing import Catalog
+        from aifinops.pricing import load_catalog
 
-        return Catalog.load(prices=self.settings.prices, discounts=self.settings.discounts)
+        return load_catalog(self.settings.prices, self.settings.discounts)
 
     def price(self, records: Iterable[UsageRecord]) -> int:
         """Price unpriced records in place from the catalog; returns how many got a price."""
@@ -64,11 +64,13 @@ class App:
 
         return price_records([r for r in records if r.cost_status == "unpriced"], self.catalog)
 
-    def prices_show(self, model: str, provider: str | None = None, at: datetime | None = None) -> dict[str, Any]:
+    def prices_show(
+        self, model: str, provider: str | None = None, at: datetime | None = None
+    ) -> dict[str, Any]:
         """What a model costs, per token class and tier, with source and history."""
         from aifinops.pricing import describe
 
-        return describe(model, self.catalog, provider=provider, at=at)
+        return describe(model, self.catalog, at=at, provider=provider)
 
     # -- writing --------------------------------------------------------------------------------
     def append(self, records: Sequence[UsageRecord]) -> AppendResult:
@@ -109,7 +111,9 @@ class App:
         self._log_import(source, paths, started, result)
         return result
 
-    def _log_import(self, source: str, paths: Sequence[Path], started: datetime, result: dict[str, Any]) -> None:
+    def _log_import(
+        self, source: str, paths: Sequence[Path], started: datetime, result: dict[str, Any]
+    ) -> None:
         log = getattr(self.ledger, "log_import", None)
         if log is None:
             return
@@ -188,7 +192,13 @@ class App:
         if sources not in ("authoritative", "all"):
             raise InputError("sources must be 'authoritative' or 'all'")
         query = RollupQuery(
-            by=tuple(by), grain=grain, since=since, until=until, where=dict(where or {}), sources=sources, limit=limit
+            by=tuple(by),
+            grain=grain,
+            since=since,
+            until=until,
+            where=dict(where or {}),
+            sources=sources,
+            limit=limit,
         )
         return self.ledger.rollup(query)
 
@@ -202,7 +212,9 @@ class App:
         offset: int = 0,
     ) -> list[UsageRecord]:
         """Raw records, newest first."""
-        return self.ledger.scan(ScanQuery(since=since, until=until, where=dict(where or {}), limit=limit, offset=offset))
+        return self.ledger.scan(
+            ScanQuery(since=since, until=until, where=dict(where or {}), limit=limit, offset=offset)
+        )
 
     def record(self, record_id: str) -> UsageRecord:
         """One record by id."""
@@ -237,7 +249,7 @@ class App:
             "problems": problems,
             "ledger": {k: v for k, v in stats.items() if k != "unpriced"},
             "unpriced": stats["unpriced"],
-            "catalog_models": len(getattr(self.catalog, "models", []) or []),
+            "catalog_models": len(self.catalog.models),
         }
 
 

@@ -96,7 +96,9 @@ _CHILD = textwrap.dedent(
 
 def test_kill_9_loses_no_complete_line_and_open_streams_become_interrupted(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path.cwd()), os.environ.get("PYTHONPATH", "")])}
-    child = subprocess.Popen([sys.executable, "-c", _CHILD, str(tmp_path)], stdout=subprocess.PIPE, text=True, env=env)
+    child = subprocess.Popen(
+        [sys.executable, "-c", _CHILD, str(tmp_path)], stdout=subprocess.PIPE, text=True, env=env
+    )
     assert child.stdout.readline().strip() == "ready"
     time.sleep(0.3)
     child.send_signal(signal.SIGKILL)

@@ -72,7 +72,9 @@ def test_where_filters_and_time_range(ledger: DuckDBLedger) -> None:
     ledger.append([rec(i, team="a" if i % 2 else "b", at=T0 + timedelta(days=i)) for i in range(10)])
     rows = ledger.rollup(RollupQuery(where={"team": "a"}))
     assert rows[0]["requests"] == 5
-    rows = ledger.rollup(RollupQuery(where={"team": ["a", "b"]}, since=T0 + timedelta(days=2), until=T0 + timedelta(days=5)))
+    rows = ledger.rollup(
+        RollupQuery(where={"team": ["a", "b"]}, since=T0 + timedelta(days=2), until=T0 + timedelta(days=5))
+    )
     assert rows[0]["requests"] == 3
     rows = ledger.rollup(RollupQuery(where={"project": None}))
     assert rows[0]["requests"] == 10
@@ -94,12 +96,22 @@ def test_authoritative_source_per_provider_and_day(ledger: DuckDBLedger) -> None
     ledger.append(
         [
             rec("d0", source="openai-usage", requests=3, effective_cost=Decimal("3.02")),
-            rec("d1", source="openai-usage", at=T0 + timedelta(days=1), requests=5, effective_cost=Decimal("5")),
+            rec(
+                "d1",
+                source="openai-usage",
+                at=T0 + timedelta(days=1),
+                requests=5,
+                effective_cost=Decimal("5"),
+            ),
             rec("x", source="anthropic-usage", provider="anthropic", effective_cost=Decimal("7")),
         ]
     )
     by_source = {r["source"]: r["cost"] for r in ledger.rollup(RollupQuery(by=("source",)))}
-    assert by_source == {"gateway": Decimal("3"), "openai-usage": Decimal("5"), "anthropic-usage": Decimal("7")}
+    assert by_source == {
+        "gateway": Decimal("3"),
+        "openai-usage": Decimal("5"),
+        "anthropic-usage": Decimal("7"),
+    }
     everything = {r["source"]: r["cost"] for r in ledger.rollup(RollupQuery(by=("source",), sources="all"))}
     assert everything["openai-usage"] == Decimal("8.02")
 
@@ -121,7 +133,9 @@ def test_naive_times_are_rejected(ledger: DuckDBLedger) -> None:
 
 
 def test_scan_round_trips_records(ledger: DuckDBLedger) -> None:
-    original = rec(7, team="t", tags={"k": "v"}, gpu_seconds=Decimal("3600.5"), cache_hit=True, latency_ms=12.5)
+    original = rec(
+        7, team="t", tags={"k": "v"}, gpu_seconds=Decimal("3600.5"), cache_hit=True, latency_ms=12.5
+    )
     ledger.append([original])
     (back,) = ledger.scan(ScanQuery(limit=10))
     assert back == original
@@ -144,7 +158,11 @@ def test_second_process_gets_a_clear_conflict(tmp_path) -> None:
     path = tmp_path / "ledger.duckdb"
     DuckDBLedger(path).close()
     holder = subprocess.Popen(
-        [sys.executable, "-c", f"import duckdb, time; c = duckdb.connect({str(path)!r}); print('ok', flush=True); time.sleep(30)"],
+        [
+            sys.executable,
+            "-c",
+            f"import duckdb, time; c = duckdb.connect({str(path)!r}); print('ok', flush=True); time.sleep(30)",
+        ],
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -158,7 +176,11 @@ def test_second_process_gets_a_clear_conflict(tmp_path) -> None:
 
 
 @settings(max_examples=25, deadline=None)
-@given(st.lists(st.tuples(st.sampled_from("abc"), st.decimals(min_value=0, max_value=10**6, places=12)), max_size=40))
+@given(
+    st.lists(
+        st.tuples(st.sampled_from("abc"), st.decimals(min_value=0, max_value=10**6, places=12)), max_size=40
+    )
+)
 def test_rollup_sums_are_exact(items: list[tuple[str, Decimal]]) -> None:
     led = DuckDBLedger()
     led.append([rec(i, team=team, effective_cost=cost) for i, (team, cost) in enumerate(items)])

@@ -59,7 +59,11 @@ def records(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> dict[str, Any]:
     rows = _app(request).records(
-        since=_time(since, "since"), until=_time(until, "until"), where=parse_where(where), limit=limit, offset=offset
+        since=_time(since, "since"),
+        until=_time(until, "until"),
+        where=parse_where(where),
+        limit=limit,
+        offset=offset,
     )
     return {"data": jsonable(rows), "limit": limit, "offset": offset, "next_offset": offset + len(rows)}
 

@@ -19,7 +19,14 @@ from aifinops.core.timeutil import parse_time, parse_where
 __all__ = ["cli", "main"]
 
 _SOURCES = ("openai-usage", "openai-costs", "anthropic-usage", "anthropic-costs", "focus", "records")
-_REPORT_COLUMNS = ["cost", "requests", "input_tokens", "cached_input_tokens", "output_tokens", "unpriced_records"]
+_REPORT_COLUMNS = [
+    "cost",
+    "requests",
+    "input_tokens",
+    "cached_input_tokens",
+    "output_tokens",
+    "unpriced_records",
+]
 
 
 class Ctx:
@@ -28,8 +35,8 @@ class Ctx:
     def __init__(self, config: str | None, data_dir: str | None) -> None:
         default_config = Path("aifinops.yaml")
         config_path = config or os.environ.get("AIFINOPS_CONFIG")
-        self.config: Path | None = Path(config_path) if config_path else (
-            default_config if default_config.exists() else None
+        self.config: Path | None = (
+            Path(config_path) if config_path else (default_config if default_config.exists() else None)
         )
         self.data_dir = Path(data_dir or os.environ.get("AIFINOPS_DATA_DIR") or ".aifinops")
 
@@ -69,9 +76,13 @@ class Local:
             limit=p.get("limit"),
         )
 
-    def ingest(self, source: str, paths: list[Path], reject_path: Path | None, all_lines: bool) -> dict[str, Any]:
+    def ingest(
+        self, source: str, paths: list[Path], reject_path: Path | None, all_lines: bool
+    ) -> dict[str, Any]:
         options = {"all_lines": True} if all_lines else {}
-        return self.app.ingest(source, paths, reject_path=reject_path, progress=sys.stderr.isatty(), **options)
+        return self.app.ingest(
+            source, paths, reject_path=reject_path, progress=sys.stderr.isatty(), **options
+        )
 
     def prices_show(self, model: str, provider: str | None) -> dict[str, Any]:
         return self.app.prices_show(model, provider=provider)
@@ -85,13 +96,26 @@ class Local:
 
 def _format_option(func: Any) -> Any:
     return click.option(
-        "--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True, help="output format"
+        "--format",
+        "fmt",
+        type=click.Choice(FORMATS),
+        default="table",
+        show_default=True,
+        help="output format",
     )(func)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--config", type=click.Path(dir_okay=False), help="aifinops.yaml (default ./aifinops.yaml or $AIFINOPS_CONFIG)")
-@click.option("--data-dir", type=click.Path(file_okay=False), help="data folder (default ./.aifinops or $AIFINOPS_DATA_DIR)")
+@click.option(
+    "--config",
+    type=click.Path(dir_okay=False),
+    help="aifinops.yaml (default ./aifinops.yaml or $AIFINOPS_CONFIG)",
+)
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False),
+    help="data folder (default ./.aifinops or $AIFINOPS_DATA_DIR)",
+)
 @click.version_option(package_name="aifinops")
 @click.pass_context
 def cli(ctx: click.Context, config: str | None, data_dir: str | None) -> None:
@@ -135,17 +159,23 @@ def demo(obj: Ctx, seed: int, days: int, scale: float, no_serve: bool, host: str
         return
     from aifinops.cli.serving import run_server
 
-    run_server(app, obj.data_dir, host, port)
+    run_server(app, obj.data_dir, host, port, emulate=not app.settings.providers)
 
 
 @cli.command()
 @click.argument("source", type=click.Choice(_SOURCES))
 @click.argument("paths", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--reject-file", type=click.Path(dir_okay=False, path_type=Path), help="where bad rows go (JSONL)")
-@click.option("--all-lines", is_flag=True, help="focus: import every line of the bill, not only AI and GPU lines")
+@click.option(
+    "--reject-file", type=click.Path(dir_okay=False, path_type=Path), help="where bad rows go (JSONL)"
+)
+@click.option(
+    "--all-lines", is_flag=True, help="focus: import every line of the bill, not only AI and GPU lines"
+)
 @_format_option
 @click.pass_obj
-def ingest(obj: Ctx, source: str, paths: tuple[Path, ...], reject_file: Path | None, all_lines: bool, fmt: str) -> None:
+def ingest(
+    obj: Ctx, source: str, paths: tuple[Path, ...], reject_file: Path | None, all_lines: bool, fmt: str
+) -> None:
     """Import provider reports, FOCUS bills or generic record files. Re-importing is a no-op."""
     if all_lines and source != "focus":
         raise click.UsageError("--all-lines applies only to the focus source")
@@ -174,12 +204,23 @@ def report() -> None:
 @click.option("--until", default=None, help="end (exclusive)")
 @click.option("--where", multiple=True, help="KEY=VALUE filter (repeatable)")
 @click.option("--grain", type=click.Choice(["hour", "day", "week", "month"]), default=None)
-@click.option("--sources", type=click.Choice(["authoritative", "all"]), default="authoritative", show_default=True)
+@click.option(
+    "--sources", type=click.Choice(["authoritative", "all"]), default="authoritative", show_default=True
+)
 @click.option("--limit", type=click.IntRange(1), default=None)
 @_format_option
 @click.pass_obj
-def report_costs(obj: Ctx, by: str, since: str, until: str | None, where: tuple[str, ...], grain: str | None,
-                 sources: str, limit: int | None, fmt: str) -> None:
+def report_costs(
+    obj: Ctx,
+    by: str,
+    since: str,
+    until: str | None,
+    where: tuple[str, ...],
+    grain: str | None,
+    sources: str,
+    limit: int | None,
+    fmt: str,
+) -> None:
     """Spend rollups, e.g. `aifinops report costs --by team,model --since 30d`."""
     with obj.backend() as backend:
         rows = backend.report_costs(
@@ -231,8 +272,10 @@ def doctor(obj: Ctx, fmt: str) -> None:
         emit(info, fmt)
         return
     ledger = info["ledger"]
-    click.echo(f"ledger: {ledger['records']:,} records, schema v{ledger['schema_version']}, "
-               f"{ledger.get('outcomes', 0):,} outcomes; catalog: {info['catalog_models']} models")
+    click.echo(
+        f"ledger: {ledger['records']:,} records, schema v{ledger['schema_version']}, "
+        f"{ledger.get('outcomes', 0):,} outcomes; catalog: {info['catalog_models']} models"
+    )
     for src in ledger.get("sources", []):
         click.echo(f"  source {src['source']}: {src['records']:,} records, last {src['last']}")
     for problem in info["problems"]:

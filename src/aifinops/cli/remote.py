@@ -78,7 +78,9 @@ class Remote:
         query = {k: v for k, v in params.items() if v not in (None, [], "")}
         return self._call("GET", "/api/v1/costs", params=query)
 
-    def ingest(self, source: str, paths: list[Path], reject_path: Path | None, all_lines: bool) -> dict[str, Any]:
+    def ingest(
+        self, source: str, paths: list[Path], reject_path: Path | None, all_lines: bool
+    ) -> dict[str, Any]:
         if any(not p.is_file() for p in paths):
             missing = next(p for p in paths if not p.is_file())
             raise InputError(f"{missing}: no such file")
@@ -91,7 +93,9 @@ class Remote:
         return self._call("POST", "/api/v1/ingest", json=body)
 
     def prices_show(self, model: str, provider: str | None) -> dict[str, Any]:
-        return self._call("GET", f"/api/v1/prices/{model}", params={"provider": provider} if provider else None)
+        return self._call(
+            "GET", f"/api/v1/prices/{model}", params={"provider": provider} if provider else None
+        )
 
     def reprice(self) -> dict[str, Any]:
         return self._call("POST", "/api/v1/reprice")

@@ -72,7 +72,9 @@ class WalWriter:
 
     def begin(self, record: UsageRecord) -> None:
         """A stream whose response started before its usage is known."""
-        self._write(b'{"t":"b","id":"' + record.record_id.encode() + b'","rec":' + dumps_record(record) + b"}\n")
+        self._write(
+            b'{"t":"b","id":"' + record.record_id.encode() + b'","rec":' + dumps_record(record) + b"}\n"
+        )
 
     def close(self) -> None:
         """Close the segment (the shipper still ships and removes it)."""

@@ -17,7 +17,7 @@ __all__ = ["records_to_table", "table_to_records", "outcomes_to_table", "rows_to
 
 _RECORD_NAMES = tuple(f.name for f in fields(UsageRecord))
 _OUTCOME_NAMES = tuple(f.name for f in fields(Outcome))
-assert _RECORD_NAMES == tuple(RECORD_SCHEMA.names), "ledger schema and UsageRecord fields disagree"
+assert tuple(RECORD_SCHEMA.names) == _RECORD_NAMES, "ledger schema and UsageRecord fields disagree"
 
 
 def _check_time(value: datetime, name: str) -> datetime:

@@ -152,7 +152,8 @@ class DuckDBLedger:
                     for statement in statements:
                         self._con.execute(statement)
                     self._con.execute(
-                        "INSERT INTO schema_version (version, description) VALUES (?, ?)", [version, description]
+                        "INSERT INTO schema_version (version, description) VALUES (?, ?)",
+                        [version, description],
                     )
                     self._con.commit()
                 except duckdb.Error as exc:
@@ -247,9 +248,9 @@ class DuckDBLedger:
     ) -> Iterator[pa.Table]:
         """Stream records as Arrow tables; ``where_sql`` is a trusted SQL fragment with ``?`` params."""
         cur = self._cursor()
-        reader = cur.sql(f"SELECT {_RECORD_COLS} FROM records r {where_sql}", params=list(params)).to_arrow_reader(
-            batch_size
-        )
+        reader = cur.sql(
+            f"SELECT {_RECORD_COLS} FROM records r {where_sql}", params=list(params)
+        ).to_arrow_reader(batch_size)
         for batch in reader:
             yield pa.Table.from_batches([batch])
 

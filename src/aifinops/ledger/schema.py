@@ -7,7 +7,14 @@ import pyarrow as pa
 from aifinops.core.money import MONEY_SCALE, MONEY_SQL
 from aifinops.core.records import MONEY_FIELDS, TOKEN_FIELDS
 
-__all__ = ["RECORD_COLUMNS", "RECORD_SCHEMA", "OUTCOME_COLUMNS", "OUTCOME_SCHEMA", "MIGRATIONS", "SCHEMA_VERSION"]
+__all__ = [
+    "RECORD_COLUMNS",
+    "RECORD_SCHEMA",
+    "OUTCOME_COLUMNS",
+    "OUTCOME_SCHEMA",
+    "MIGRATIONS",
+    "SCHEMA_VERSION",
+]
 
 _MONEY = pa.decimal128(38, MONEY_SCALE)
 _TAGS = pa.map_(pa.string(), pa.string())
