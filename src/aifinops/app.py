@@ -105,7 +105,12 @@ class App:
                 total += tx.append(batch)
 
             report = run_import(
-                source, [Path(p) for p in paths], sink, reject_path=reject_path, progress=progress, **options
+                source,
+                [Path(p) for p in paths],
+                sink,
+                reject_path=reject_path,
+                progress=progress,
+                options=options,
             )
         result = {**report.to_dict(), "inserted": total.inserted, "duplicates": total.duplicates}
         self._log_import(source, paths, started, result)

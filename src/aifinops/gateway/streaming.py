@@ -129,5 +129,7 @@ async def relay_stream(
             extra_tags=tags,
         )
         gateway.emit(record, elapsed, 0.0)
-    if status != "client_disconnected":
+    if status == "ok":
         await send({"type": "http.response.body", "body": b"", "more_body": False})
+    # otherwise return without completing the response: the server drops the connection, so the client
+    # sees the stream fail as it failed upstream instead of a silently truncated answer
