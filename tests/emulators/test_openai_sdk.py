@@ -8,7 +8,7 @@ import math
 import openai
 import pytest
 
-from aifinops.emulators.openai_api import embedding_vector
+from aifinops.emulators.openai_extra import embedding_vector
 from tests.emulators.conftest import RunningEmulator
 
 USER = "Summarise the quarterly cloud bill for the platform team."

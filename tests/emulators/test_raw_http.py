@@ -10,7 +10,7 @@ import httpx
 import orjson
 import pytest
 
-from aifinops.emulators.openai_api import embedding_vector
+from aifinops.emulators.openai_extra import embedding_vector
 from tests.emulators.conftest import RunningEmulator
 
 CHAT = {

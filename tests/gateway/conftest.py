@@ -18,7 +18,7 @@ from aifinops.app import App
 from aifinops.cli.serving import build_root
 from aifinops.core.records import UsageRecord
 from aifinops.core.settings import parse_settings
-from tests.emulators.conftest import RunningEmulator, emu, emulator  # noqa: F401 - fixtures
+from tests.emulators.conftest import RunningEmulator
 
 
 @dataclass
@@ -78,17 +78,17 @@ def serve_gateway(config: str, data_dir: Path) -> Iterator[RunningGateway]:
         app.close()
 
 
-def upstreams(emu: RunningEmulator, extra: str = "") -> str:
+def upstreams(running: RunningEmulator, extra: str = "") -> str:
     """Config text with the emulator as both providers' upstream."""
     return (
         "providers:\n"
-        f"  openai: {{base_url: {emu.openai_base_url}, api_key: sk-upstream}}\n"
-        f"  anthropic: {{base_url: {emu.anthropic_base_url}, api_key: sk-ant-upstream}}\n" + extra
+        f"  openai: {{base_url: {running.openai_base_url}, api_key: sk-upstream}}\n"
+        f"  anthropic: {{base_url: {running.anthropic_base_url}, api_key: sk-ant-upstream}}\n" + extra
     )
 
 
 @pytest.fixture
-def gw(emu: RunningEmulator, tmp_path: Path) -> Iterator[RunningGateway]:  # noqa: F811
+def gw(emu: RunningEmulator, tmp_path: Path) -> Iterator[RunningGateway]:
     """A gateway with no virtual keys (local pass-through mode) in front of the emulator."""
     with serve_gateway(upstreams(emu), tmp_path) as running:
         yield running

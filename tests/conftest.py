@@ -1,0 +1,3 @@
+"""Fixtures shared by every test folder."""
+
+from tests.emulators.conftest import emu, emulator  # noqa: F401 - re-exported fixtures
