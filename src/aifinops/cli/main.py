@@ -29,6 +29,29 @@ _REPORT_COLUMNS = [
 ]
 
 
+class _Failure(click.ClickException):
+    """A library error as a one-line message (plus details) and exit status 1."""
+
+    def __init__(self, exc: AifinopsError) -> None:
+        super().__init__(exc.message)
+        self.details = exc.details
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"error: {self.message}", err=True)
+        for detail in self.details[:20]:
+            click.echo(f"  {detail}", err=True)
+
+
+class _Group(click.Group):
+    """Turns :class:`AifinopsError` into :class:`_Failure` for every subcommand."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except AifinopsError as exc:
+            raise _Failure(exc) from exc
+
+
 class Ctx:
     """Global options, resolved: flags > environment > defaults."""
 
@@ -105,7 +128,7 @@ def _format_option(func: Any) -> Any:
     )(func)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--config",
     type=click.Path(dir_okay=False),
@@ -186,14 +209,14 @@ def ingest(
     errors = result.pop("errors", None) or []
     emit(result, fmt)
     for err in errors[:20]:
-        click.echo(f"rejected: {err.get('file', '')}:{err.get('line')}: {err.get('reason')}", err=True)
+        click.echo(f"rejected: {err.get('file', '')}, line {err.get('line')}: {err.get('reason')}", err=True)
     if len(errors) > 20:
         click.echo(f"... and {len(errors) - 20} more rejected rows", err=True)
     if errors:
         click.echo(f"rejected rows written to {reject_file}", err=True)
 
 
-@cli.group()
+@cli.group(cls=_Group)
 def report() -> None:
     """Reports over the ledger."""
 
@@ -230,7 +253,7 @@ def report_costs(
     emit(rows, fmt, columns=dims + _REPORT_COLUMNS, title=f"AI spend since {since}")
 
 
-@cli.group()
+@cli.group(cls=_Group)
 def prices() -> None:
     """The price catalog."""
 
@@ -285,18 +308,4 @@ def doctor(obj: Ctx, fmt: str) -> None:
 
 def main() -> None:
     """Console entry point: library errors become one-line messages with exit status 1."""
-    try:
-        cli.main(standalone_mode=False)
-    except click.exceptions.Abort:
-        click.echo("aborted", err=True)
-        sys.exit(1)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    except AifinopsError as exc:
-        click.echo(f"error: {exc.message}", err=True)
-        for detail in exc.details[:20]:
-            click.echo(f"  {detail}", err=True)
-        sys.exit(1)
-    except KeyboardInterrupt:
-        sys.exit(130)
+    cli(prog_name="aifinops")

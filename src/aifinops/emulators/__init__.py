@@ -6,7 +6,8 @@ per request with ``x-emulator-*`` headers or an ``[emulator key=value ...]`` dir
 
 from __future__ import annotations
 
-from ._common import DEFAULT_MODELS, OVERRIDE_KEYS, EmulatorConfig, Stats
+from ._common import DEFAULT_MODELS, OVERRIDE_KEYS, EmulatorConfig
+from ._io import Stats
 from .app import EmulatorApp, create_emulator
 
 __all__ = ["DEFAULT_MODELS", "OVERRIDE_KEYS", "EmulatorApp", "EmulatorConfig", "Stats", "create_emulator"]

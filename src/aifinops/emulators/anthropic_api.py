@@ -8,23 +8,8 @@ from typing import Any
 
 import orjson
 
-from ._common import (
-    BadRequest,
-    Ctx,
-    EmulatorConfig,
-    Plan,
-    Send,
-    deltas,
-    int_field,
-    make_plan,
-    pump,
-    rand_id,
-    scan_messages,
-    send_bytes,
-    start_stream,
-    str_field,
-    words,
-)
+from ._common import BadRequest, EmulatorConfig, Plan, deltas, make_plan, rand_id, scan_messages, words
+from ._io import Ctx, Send, int_field, pump, send_bytes, start_stream, str_field
 
 _STATIC_HEADERS = [
     (b"anthropic-organization-id", b"00000000-0000-4000-8000-000000000000"),
@@ -129,7 +114,7 @@ def _plan(ctx: Ctx, data: dict[str, Any], limit: int | None) -> tuple[str, Plan]
     return model, make_plan(ctx.cfg, ctx.ov, chars, limit)
 
 
-async def _begin(ctx: Ctx, send: Send, plan: Plan, model: str) -> bool:
+async def begin(ctx: Ctx, send: Send, plan: Plan, model: str) -> bool:
     """Latency, forced status and strict model check; True when the request was answered already."""
     if plan.latency:
         await asyncio.sleep(plan.latency)
@@ -162,7 +147,7 @@ async def messages(ctx: Ctx, data: dict[str, Any], send: Send) -> None:
     if max_tokens is None:
         raise BadRequest("max_tokens: Field required")
     model, plan = _plan(ctx, data, max_tokens)
-    if await _begin(ctx, send, plan, model):
+    if await begin(ctx, send, plan, model):
         return
     stop = "max_tokens" if plan.truncated else "end_turn"
     mid = rand_id("msg_01", 22, base58=True)

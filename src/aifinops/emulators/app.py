@@ -10,21 +10,9 @@ from typing import Any
 
 import orjson
 
-from . import anthropic_api, openai_api
-from ._common import (
-    BadRequest,
-    Ctx,
-    EmulatorConfig,
-    Overrides,
-    Receive,
-    Scope,
-    Send,
-    Stats,
-    apply_headers,
-    parse_json,
-    read_body,
-    send_bytes,
-)
+from . import anthropic_api, openai_api, openai_extra
+from ._common import BadRequest, EmulatorConfig, Overrides, apply_headers
+from ._io import Ctx, Receive, Scope, Send, Stats, parse_json, read_body, send_bytes
 
 Handler = Callable[[Ctx, dict[str, Any], Send], Awaitable[None]]
 _CUT_MESSAGE = "ASGI callable returned without completing response."
@@ -52,11 +40,11 @@ class EmulatorApp:
         self._routes: dict[str, tuple[bool, Handler]] = {
             "/v1/chat/completions": (False, openai_api.chat),
             "/v1/responses": (False, openai_api.responses),
-            "/v1/embeddings": (False, openai_api.embeddings),
+            "/v1/embeddings": (False, openai_extra.embeddings),
             "/v1/messages": (True, anthropic_api.messages),
             "/v1/messages/count_tokens": (True, anthropic_api.count_tokens),
         }
-        self._openai_models = openai_api.models_body(config)
+        self._openai_models = openai_extra.models_body(config)
         self._anthropic_models = anthropic_api.models_body(config)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -102,12 +90,12 @@ class EmulatorApp:
             if handler is not None:
                 await handler(ctx, parse_json(body), send)
             elif route == "/v1/models":
-                api = anthropic_api if is_anthropic else openai_api
+                api = anthropic_api if is_anthropic else openai_extra
                 await api.models_list(
                     ctx, self._anthropic_models if is_anthropic else self._openai_models, send
                 )
             elif route == "/v1/models/{id}":
-                api = anthropic_api if is_anthropic else openai_api
+                api = anthropic_api if is_anthropic else openai_extra
                 await api.models_get(ctx, path[len("/v1/models/") :], send)
             else:
                 await error(ctx, send, 404, f"Invalid URL ({method} {path})")

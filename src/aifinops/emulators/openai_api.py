@@ -1,4 +1,4 @@
-"""OpenAI emulator: chat completions, responses, embeddings and models, with OpenAI's exact shapes."""
+"""OpenAI emulator: chat completions and responses (plain and streamed), errors and auth, in OpenAI's exact shapes."""
 
 from __future__ import annotations
 
@@ -10,24 +10,8 @@ from typing import Any
 
 import orjson
 
-from ._common import (
-    BadRequest,
-    Ctx,
-    Plan,
-    Send,
-    deltas,
-    int_field,
-    make_plan,
-    processing_ms,
-    pump,
-    rand_id,
-    scan_messages,
-    send_bytes,
-    start_stream,
-    str_field,
-    text_of,
-    words,
-)
+from ._common import BadRequest, Plan, deltas, make_plan, rand_id, scan_messages, text_of, words
+from ._io import Ctx, Send, int_field, processing_ms, pump, send_bytes, start_stream, str_field
 
 _STATIC_HEADERS = [
     (b"openai-version", b"2020-10-01"),
@@ -110,7 +94,7 @@ def auth_error(ctx: Ctx) -> tuple[str, Any] | None:
     return f"Incorrect API key provided: {key[:3]}***{key[-4:]}.", "invalid_api_key"
 
 
-async def _begin(ctx: Ctx, send: Send, plan: Plan, model: str) -> bool:
+async def begin(ctx: Ctx, send: Send, plan: Plan, model: str) -> bool:
     """Latency, forced status and strict model check; True when the request was answered already."""
     if plan.latency:
         await asyncio.sleep(plan.latency)
@@ -157,7 +141,7 @@ async def chat(ctx: Ctx, data: dict[str, Any], send: Send) -> None:
     chars, last_user = scan_messages(messages)
     ctx.ov.apply_directive(last_user)
     plan = make_plan(ctx.cfg, ctx.ov, chars, int_field(data, "max_completion_tokens", "max_tokens"))
-    if await _begin(ctx, send, plan, model):
+    if await begin(ctx, send, plan, model):
         return
     cfg = ctx.cfg
     finish = "length" if plan.truncated else "stop"
@@ -308,7 +292,7 @@ async def responses(ctx: Ctx, data: dict[str, Any], send: Send) -> None:
     chars, _ = scan_messages(inp, data.get("instructions"))
     ctx.ov.apply_directive(_last_user_text(inp))
     plan = make_plan(ctx.cfg, ctx.ov, chars, int_field(data, "max_output_tokens"))
-    if await _begin(ctx, send, plan, model):
+    if await begin(ctx, send, plan, model):
         return
     rid = "resp_" + os.urandom(25).hex()
     msg_id = "msg_" + os.urandom(25).hex()

@@ -10,7 +10,7 @@ import orjson
 
 from ._common import BadRequest, EmulatorConfig, make_plan
 from ._io import Ctx, Send, int_field, send_bytes, str_field
-from .openai_api import _begin, error, headers
+from .openai_api import begin, error, headers
 
 _VECTORS: dict[int, tuple[bytes, bytes]] = {}
 
@@ -55,7 +55,7 @@ async def embeddings(ctx: Ctx, data: dict[str, Any], send: Send) -> None:
     ctx.ov.apply_directive(last)
     plan = make_plan(ctx.cfg, ctx.ov, chars, 0)
     plan.cached = plan.write_5m = plan.write_1h = plan.output = plan.reasoning = 0
-    if await _begin(ctx, send, plan, model):
+    if await begin(ctx, send, plan, model):
         return
     vec = _vector_json(dims)[0 if fmt == "float" else 1]
     items = b",".join(b'{"object":"embedding","index":%d,"embedding":%s}' % (i, vec) for i in range(count))

@@ -108,6 +108,8 @@ def run_import(
     report.reject_path = str(reject_path) if reject_path is not None else None
     started = time.perf_counter()
     batcher = _Batcher(sink, batch_size, report)
+    if reject_path is not None:
+        Path(reject_path).parent.mkdir(parents=True, exist_ok=True)
     with ExitStack() as stack:
         rejects = stack.enter_context(open(reject_path, "w", encoding="utf-8")) if reject_path else None
         bar = stack.enter_context(_Progress(paths)) if progress else None
@@ -129,6 +131,9 @@ def run_import(
             if bar is not None:
                 bar.finish_file(path)
         batcher.flush()
+    if reject_path is not None and not report.rejected:
+        Path(reject_path).unlink(missing_ok=True)  # no bad rows: leave no empty reject file behind
+        report.reject_path = None
     report.accepted = report.rows_read - report.rejected - report.skipped
     report.seconds = time.perf_counter() - started
     return report
