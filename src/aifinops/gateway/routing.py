@@ -78,8 +78,13 @@ class Router:
     """Resolves (protocol, model) to an ordered list of targets."""
 
     def __init__(self, settings: Settings, catalog: Any | None = None) -> None:
-        configured = {**DEFAULT_UPSTREAMS, **settings.providers}
-        self.upstreams = {name: _upstream(name, cfg) for name, cfg in configured.items()}
+        self.upstreams = {name: _upstream(name, cfg) for name, cfg in settings.providers.items()}
+        for (
+            name,
+            cfg,
+        ) in DEFAULT_UPSTREAMS.items():  # a protocol nobody configured goes to the provider itself
+            if not any(u.type in _PROTOCOL_TYPES[name] for u in self.upstreams.values()):
+                self.upstreams[name] = _upstream(name, cfg)
         self.aliases = dict(settings.gateway.aliases)
         self.fallbacks = {k: list(v) for k, v in settings.gateway.fallbacks.items()}
         self.catalog = catalog
