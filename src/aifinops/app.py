@@ -243,8 +243,13 @@ class App:
         stats = self.ledger.stats()
         problems = []
         for row in stats["unpriced"]:
+            what = f"{row['provider'] or '?'}/{row['model'] or '?'}"
+            if row["gpu_type"]:
+                what += f" ({row['gpu_type']} GPU, {row['pricing_mode']})"
+            elif row["pricing_mode"] != "on_demand":
+                what += f" ({row['pricing_mode']})"
             problems.append(
-                f"{row['records']} record(s) of {row['provider'] or '?'}/{row['model'] or '?'} have no price: "
+                f"{row['records']} record(s) of {what} have no price: "
                 "add it under prices: in aifinops.yaml, then run `aifinops reprice`"
             )
         if stats["currencies"] and stats["currencies"] > 1:

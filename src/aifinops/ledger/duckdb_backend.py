@@ -271,10 +271,10 @@ class DuckDBLedger:
             "SELECT source, count(*) AS records, max(charge_period_end) AS last FROM records GROUP BY 1 ORDER BY 2 DESC"
         )
         one["unpriced"] = self.query(
-            "SELECT provider, model, count(*) AS records, sum(input_tokens + cached_input_tokens + "
-            "cache_write_5m_tokens + cache_write_1h_tokens + output_tokens) AS tokens FROM records r "
-            "WHERE cost_status = 'unpriced' AND corrects IS NULL AND NOT EXISTS "
-            "(SELECT 1 FROM records c WHERE c.corrects = r.record_id) GROUP BY 1, 2 ORDER BY 3 DESC"
+            "SELECT provider, coalesce(model, service) AS model, gpu_type, pricing_mode, count(*) AS records, "
+            "sum(input_tokens + cached_input_tokens + cache_write_5m_tokens + cache_write_1h_tokens + output_tokens) "
+            "AS tokens FROM records r WHERE cost_status = 'unpriced' AND corrects IS NULL AND NOT EXISTS "
+            "(SELECT 1 FROM records c WHERE c.corrects = r.record_id) GROUP BY ALL ORDER BY records DESC"
         )
         one["outcomes"] = self.query("SELECT count(*) AS n FROM outcomes")[0]["n"]
         return one
