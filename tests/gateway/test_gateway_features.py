@@ -17,7 +17,9 @@ from tests.gateway.conftest import serve_gateway, upstreams
 KEYS = (
     "keys:\n"
     "  - {name: search-prod, key: sk-search-123, team: search, project: assistant, environment: prod}\n"
-    "  - {name: open-key, key: 'sha256:" + hash_key("sk-open-456") + "', team: platform, allow_overrides: true}\n"
+    "  - {name: open-key, key: 'sha256:"
+    + hash_key("sk-open-456")
+    + "', team: platform, allow_overrides: true}\n"
 )
 
 

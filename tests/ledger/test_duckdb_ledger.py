@@ -200,3 +200,45 @@ def test_ledger_is_plain_duckdb(tmp_path) -> None:
     con = duckdb.connect(str(path), read_only=True)
     assert con.execute("SELECT count(*) FROM records").fetchone()[0] == 1
     con.close()
+
+
+def test_a_new_migration_is_applied_once_on_open(tmp_path, monkeypatch) -> None:
+    import aifinops.ledger.duckdb_backend as backend
+
+    path = tmp_path / "l.duckdb"
+    led = DuckDBLedger(path)
+    led.append([rec(1)])
+    led.close()
+    extra = (SCHEMA_VERSION + 1, "add a column", ("ALTER TABLE records ADD COLUMN x_note VARCHAR",))
+    monkeypatch.setattr(backend, "MIGRATIONS", (*backend.MIGRATIONS, extra))
+    led = DuckDBLedger(path)
+    assert led.schema_version == SCHEMA_VERSION + 1
+    assert led.query("SELECT count(x_note) AS n, count(*) AS total FROM records") == [{"n": 0, "total": 1}]
+    led.close()
+    led = DuckDBLedger(path)  # reopening does not apply it again
+    assert led.query("SELECT count(*) AS n FROM schema_version")[0]["n"] == SCHEMA_VERSION + 1
+    led.close()
+
+
+def test_a_failing_migration_leaves_the_schema_as_it_was(tmp_path, monkeypatch) -> None:
+    import aifinops.ledger.duckdb_backend as backend
+    from aifinops.core.errors import StorageError
+
+    path = tmp_path / "l.duckdb"
+    DuckDBLedger(path).close()
+    bad = (
+        SCHEMA_VERSION + 1,
+        "broken",
+        ("ALTER TABLE records ADD COLUMN y VARCHAR", "SELECT * FROM nowhere"),
+    )
+    monkeypatch.setattr(backend, "MIGRATIONS", (*backend.MIGRATIONS, bad))
+    with pytest.raises(StorageError, match="migration"):
+        DuckDBLedger(path)
+    monkeypatch.undo()
+    led = DuckDBLedger(path)
+    assert led.schema_version == SCHEMA_VERSION
+    assert "y" not in {
+        r["column_name"]
+        for r in led.query("SELECT column_name FROM information_schema.columns WHERE table_name = 'records'")
+    }
+    led.close()
