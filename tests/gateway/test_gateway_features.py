@@ -182,3 +182,18 @@ def test_metrics_health_and_records_reach_the_ledger(emu: RunningEmulator, tmp_p
         assert gw.shipper.ship_once() == 1
         rows = httpx.get(f"{gw.url}/api/v1/costs", params={"by": "team", "since": "1h"}).json()
         assert rows[0]["team"] == "search" and Decimal(rows[0]["cost"]) == gw.records[0].effective_cost
+
+
+def test_azure_openai_upstream(emu: RunningEmulator, tmp_path: Path) -> None:
+    config = (
+        "providers:\n"
+        f"  azure: {{type: azure, base_url: {emu.url}, api_key: az-key, api_version: 2024-10-21, models: ['gpt-4o*']}}\n"
+    )
+    with serve_gateway(config, tmp_path) as gw:
+        _chat(gw.url, "sk").chat.completions.create(
+            model="gpt-4o",
+            messages=[{"role": "user", "content": "[emulator prompt_tokens=1000 output_tokens=100]"}],
+        )
+        (rec,) = gw.wait_records(1)
+        assert rec.provider == "azure" and rec.service == "azure" and rec.status == "ok"
+        assert rec.price_id.startswith("azure/") and rec.effective_cost > 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
@@ -74,6 +75,11 @@ class ProviderSettings(_Section):
     headers: dict[str, str] = Field(default_factory=dict)
     self_hosted: bool = False
     pricing_provider: str | None = None
+
+    @field_validator("api_version", mode="before")
+    @classmethod
+    def _version(cls, value: Any) -> Any:
+        return value.isoformat() if isinstance(value, date) else value  # YAML reads 2024-10-21 as a date
 
     @field_validator("base_url")
     @classmethod

@@ -56,6 +56,12 @@ class EmulatorApp:
         start = perf_counter()
         method = scope["method"]
         path = scope["path"]
+        if path.startswith(
+            "/openai/deployments/"
+        ):  # Azure OpenAI: /openai/deployments/{name}/chat/completions
+            parts = path.split("/", 4)
+            if len(parts) == 5 and b"api-version=" in scope.get("query_string", b""):
+                path = "/v1/" + parts[4]
         headers = dict(scope["headers"])
         ctx = Ctx(self.config, self.stats, Overrides(), headers, start)
         is_anthropic = b"anthropic-version" in headers  # GET /v1/models serves both SDKs
