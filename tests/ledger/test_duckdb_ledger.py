@@ -242,3 +242,17 @@ def test_a_failing_migration_leaves_the_schema_as_it_was(tmp_path, monkeypatch) 
         for r in led.query("SELECT column_name FROM information_schema.columns WHERE table_name = 'records'")
     }
     led.close()
+
+
+def test_where_globs_and_tags_with_several_values(ledger: DuckDBLedger) -> None:
+    ledger.append(
+        [
+            rec(1, model="claude-sonnet-4-6", tags={"tier": "free"}),
+            rec(2, model="claude-haiku-4-5", tags={"tier": "pro"}),
+            rec(3, model="gpt-4o", tags={}),
+        ]
+    )
+    assert ledger.rollup(RollupQuery(where={"model": "claude-*"}))[0]["requests"] == 2
+    assert ledger.rollup(RollupQuery(where={"model": ["gpt-4o", "claude-h*"]}))[0]["requests"] == 2
+    assert ledger.rollup(RollupQuery(where={"tier": ["free", None]}))[0]["requests"] == 2
+    assert ledger.rollup(RollupQuery(where={"tag:tier": ["p*", "free"], "model": "claude-*"}))[0]["requests"] == 2

@@ -13,20 +13,11 @@ from rich.console import Console
 from rich.table import Table
 
 from aifinops.core.jsonable import jsonable
+from aifinops.core.money import format_money
 
 __all__ = ["emit", "FORMATS", "format_money"]
 
 FORMATS = ("table", "json", "csv")
-
-
-def format_money(value: Any) -> str:
-    """Dollars for a table: cents, or more places for amounts under a cent."""
-    if value is None:
-        return "–"
-    amount = Decimal(str(value))
-    if amount != 0 and abs(amount) < Decimal("0.01"):
-        return f"${amount:.6f}".rstrip("0")
-    return f"${amount:,.2f}"
 
 
 def _cell(name: str, value: Any) -> str:

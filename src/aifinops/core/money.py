@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 
-__all__ = ["MONEY_SCALE", "MONEY_SQL", "MILLION", "ZERO", "cents", "to_decimal", "quantize"]
+__all__ = ["MONEY_SCALE", "MONEY_SQL", "MILLION", "ZERO", "cents", "to_decimal", "quantize", "format_money"]
 
 MONEY_SCALE = 12
 MONEY_SQL = "DECIMAL(38, 12)"
@@ -52,3 +52,13 @@ def quantize(value: Decimal) -> Decimal:
 def cents(value: Decimal) -> Decimal:
     """Round to whole cents, for display and statements."""
     return value.quantize(_CENT, rounding=ROUND_HALF_EVEN)
+
+
+def format_money(value: object) -> str:
+    """Dollars for people: cents, or more places for amounts under a cent; ``–`` for no value."""
+    if value is None:
+        return "–"
+    amount = Decimal(str(value))
+    if amount != 0 and abs(amount) < Decimal("0.01"):
+        return f"${amount:.6f}".rstrip("0")
+    return f"${amount:,.2f}"

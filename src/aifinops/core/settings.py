@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from aifinops.core.errors import ConfigError
+from aifinops.core.policy import AgentCap, BudgetRule, GuardrailSettings, ModelRule, RateLimitRule
 
 __all__ = [
     "Settings",
@@ -136,14 +137,23 @@ class Settings(_Section):
     gateway: GatewaySettings = Field(default_factory=GatewaySettings)
     prices: list[dict[str, Any]] = Field(default_factory=list)
     discounts: list[dict[str, Any]] = Field(default_factory=list)
-    budgets: list[dict[str, Any]] = Field(default_factory=list)
-    rate_limits: list[dict[str, Any]] = Field(default_factory=list)
-    models: list[dict[str, Any]] = Field(default_factory=list)
-    agents: list[dict[str, Any]] = Field(default_factory=list)
+    budgets: list[BudgetRule] = Field(default_factory=list)
+    rate_limits: list[RateLimitRule] = Field(default_factory=list)
+    models: list[ModelRule] = Field(default_factory=list)
+    agents: list[AgentCap] = Field(default_factory=list)
+    guardrails: GuardrailSettings = Field(default_factory=GuardrailSettings)
     allocation: dict[str, Any] = Field(default_factory=dict)
     alerts: dict[str, Any] = Field(default_factory=dict)
     reporting: ReportingSettings = Field(default_factory=ReportingSettings)
     redis_url: str | None = None
+
+    @model_validator(mode="after")
+    def _unique_budget_names(self) -> Settings:
+        names = [b.name for b in self.budgets]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"budget names must be unique: {', '.join(dupes)}")
+        return self
 
     @field_validator("currency")
     @classmethod

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -13,6 +14,7 @@ from aifinops.ledger.base import GRAINS, RollupQuery
 __all__ = ["build_rollup", "build_where", "dimension_sql"]
 
 _COST_COLUMNS = ("list_cost", "effective_cost", "billed_cost")
+_GLOB = re.compile(r"[*?\[]")
 _ORDERABLE = {"cost", "list_cost", "effective_cost", "billed_cost", "requests", "records", "output_tokens"}
 
 
@@ -47,15 +49,19 @@ def build_where(
         clauses.append("r.charge_period_start < ?")
         params.append(until)
     for name, value in where.items():
-        col = dimension_sql(name, params)
+        dimension_sql(name, [])  # validates the name
         values = list(value) if isinstance(value, list | tuple | set | frozenset) else [value]
-        present = [v for v in values if v is not None]
+        present = [str(v) for v in values if v is not None]
+        exact = [v for v in present if not _GLOB.search(v)]
         parts = []
-        if present:
-            parts.append(f"{col} IN ({', '.join('?' for _ in present)})")
-            params.extend(str(v) for v in present)
+        if exact:  # each use of a tag column binds its key again, so params stay in order
+            parts.append(f"{dimension_sql(name, params)} IN ({', '.join('?' for _ in exact)})")
+            params.extend(exact)
+        for pattern in (v for v in present if _GLOB.search(v)):
+            parts.append(f"{dimension_sql(name, params)} GLOB ?")
+            params.append(pattern)
         if len(present) != len(values):
-            parts.append(f"{col} IS NULL")
+            parts.append(f"{dimension_sql(name, params)} IS NULL")
         clauses.append("(" + " OR ".join(parts) + ")")
     return ("WHERE " + " AND ".join(clauses) if clauses else ""), params
 
