@@ -29,9 +29,17 @@ class App:
     >>> app.report_costs(by=["team"])                 # doctest: +SKIP
     """
 
-    def __init__(self, settings: Settings, data_dir: Path | None, *, ledger: Ledger | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        data_dir: Path | None,
+        *,
+        ledger: Ledger | None = None,
+        config_path: Path | None = None,
+    ) -> None:
         self.settings = settings
         self.data_dir = data_dir
+        self.config_path = config_path
         if ledger is None:
             path = data_dir / LEDGER_FILE if data_dir is not None else None
             ledger = DuckDBLedger(
@@ -44,7 +52,12 @@ class App:
     @classmethod
     def open(cls, config: Path | None, data_dir: Path) -> App:
         """Build from a config file (or none) and a data folder."""
-        return cls(load_settings(config), data_dir)
+        return cls(load_settings(config), data_dir, config_path=config)
+
+    def reload(self, settings: Settings) -> None:
+        """Take new settings (prices, discounts, policy); the ledger stays open."""
+        self.settings = settings
+        self.__dict__.pop("catalog", None)
 
     def close(self) -> None:
         """Release the ledger."""

@@ -255,4 +255,7 @@ def test_where_globs_and_tags_with_several_values(ledger: DuckDBLedger) -> None:
     assert ledger.rollup(RollupQuery(where={"model": "claude-*"}))[0]["requests"] == 2
     assert ledger.rollup(RollupQuery(where={"model": ["gpt-4o", "claude-h*"]}))[0]["requests"] == 2
     assert ledger.rollup(RollupQuery(where={"tier": ["free", None]}))[0]["requests"] == 2
-    assert ledger.rollup(RollupQuery(where={"tag:tier": ["p*", "free"], "model": "claude-*"}))[0]["requests"] == 2
+    assert (
+        ledger.rollup(RollupQuery(where={"tag:tier": ["p*", "free"], "model": "claude-*"}))[0]["requests"]
+        == 2
+    )

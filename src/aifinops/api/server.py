@@ -71,7 +71,10 @@ def create_server(app: App, *, local_mode: bool = True) -> FastAPI:
             return JSONResponse({"status": "unavailable", "reason": str(exc)}, status_code=503)
         return JSONResponse({"status": "ready"})
 
+    from aifinops.api.guardrails import router as guardrails
+
     server.include_router(v1, prefix="/api/v1")
+    server.include_router(guardrails, prefix="/api/v1")
     server.include_router(web)
     return server
 

@@ -7,6 +7,7 @@ into the ledger. On start, whatever a previous process left in the WAL is shippe
 from __future__ import annotations
 
 import ipaddress
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -31,19 +32,24 @@ def build_root(app: Any, data_dir: Path, *, local: bool, emulate: bool = False) 
     """The root ASGI app, its gateway and the WAL shipper (not started)."""
     from aifinops.api import create_server
     from aifinops.api.asgi import RootApp
+    from aifinops.gateway.audit import AuditLog
     from aifinops.gateway.proxy import Gateway
+    from aifinops.gateway.spend import ledger_spent_loader
     from aifinops.gateway.wal import Shipper, WalWriter
 
     wal_dir = data_dir / "wal"
     writer = WalWriter(wal_dir, fsync=app.settings.gateway.wal_fsync)
     shipper = Shipper(wal_dir, app.ledger.append, writer=writer)
-    gateway = Gateway(app, wal=writer, local_mode=local)
+    audit = AuditLog(data_dir / "audit")
+    gateway = Gateway(app, wal=writer, local_mode=local, audit=audit, spent_loader=ledger_spent_loader(app))
     emulator = None
     if emulate:
         from aifinops.emulators import create_emulator
 
         emulator = create_emulator()
-    return RootApp(create_server(app, local_mode=local), gateway, emulator), gateway, shipper
+    api = create_server(app, local_mode=local)
+    api.state.gateway = gateway
+    return RootApp(api, gateway, emulator), gateway, shipper
 
 
 def run_server(app: Any, data_dir: Path, host: str, port: int, *, emulate: bool = False) -> None:
@@ -58,6 +64,8 @@ def run_server(app: Any, data_dir: Path, host: str, port: int, *, emulate: bool 
     if recovered:
         click.echo(f"recovered {recovered} record(s) from the write-ahead log", err=True)
     shipper.start()
+    watcher = ConfigWatcher(app, gateway)
+    watcher.start()
     url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
     announced = write_server_file(data_dir, url)
     mode = "local mode on loopback: no API key required" if local else "listening beyond loopback"
@@ -72,11 +80,69 @@ def run_server(app: Any, data_dir: Path, host: str, port: int, *, emulate: bool 
             root, host=host, port=port, log_level="warning", access_log=False, loop="auto", http="auto"
         )
     finally:
+        watcher.stop()
         if announced.exists() and announced.name == SERVER_FILE:
             announced.unlink(missing_ok=True)
         gateway.wal.close()
         shipper.stop()
         app.close()
+
+
+class ConfigWatcher:
+    """Reloads aifinops.yaml when it changes: a valid file takes effect at once, an invalid one is refused
+    (the running policy stays) and the error goes to the audit log and stderr."""
+
+    def __init__(self, app: Any, gateway: Any) -> None:
+        self.app = app
+        self.gateway = gateway
+        self.path = app.config_path
+        self._mtime = self._stat()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="aifinops-config-watcher", daemon=True)
+
+    def _stat(self) -> float | None:
+        try:
+            return self.path.stat().st_mtime if self.path is not None else None
+        except OSError:
+            return None
+
+    def start(self) -> None:
+        if self.path is not None:
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def check(self) -> bool:
+        """Reload if the file changed; returns whether a new configuration took effect."""
+        from aifinops.core.errors import ConfigError
+        from aifinops.core.settings import load_settings
+
+        mtime = self._stat()
+        if mtime is None or mtime == self._mtime:
+            return False
+        self._mtime = mtime
+        try:
+            settings = load_settings(self.path)
+            self.app.reload(settings)
+            self.gateway.reload(settings)
+        except ConfigError as exc:
+            self.gateway.audit.write(
+                {"decision": "config_rejected", "message": exc.message, "details": exc.details}
+            )
+            click.echo(f"config change refused, the running policy stays: {exc.message}", err=True)
+            return False
+        self.gateway.audit.write({"decision": "config_reloaded", "path": str(self.path)})
+        click.echo(f"reloaded {self.path}", err=True)
+        return True
+
+    def _run(self) -> None:
+        interval = self.app.settings.guardrails.reload_interval_seconds
+        while not self._stop.wait(interval):
+            try:
+                self.check()
+            except Exception as exc:  # noqa: BLE001 - the watcher must not die
+                click.echo(f"config watcher: {type(exc).__name__}: {exc}", err=True)
 
 
 def _point_at_emulator(app: Any, port: int) -> None:

@@ -132,8 +132,12 @@ class RateLimitRule(_Per):
 
     @model_validator(mode="after")
     def _some_limit(self) -> RateLimitRule:
-        if not any((self.requests_per_minute, self.tokens_per_minute, self.requests_per_day, self.tokens_per_day)):
-            raise ValueError("set at least one of requests_per_minute, tokens_per_minute, requests_per_day, tokens_per_day")
+        if not any(
+            (self.requests_per_minute, self.tokens_per_minute, self.requests_per_day, self.tokens_per_day)
+        ):
+            raise ValueError(
+                "set at least one of requests_per_minute, tokens_per_minute, requests_per_day, tokens_per_day"
+            )
         return self
 
 

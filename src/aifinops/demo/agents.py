@@ -1,18 +1,22 @@
 """Agent workflows: every model call of a workflow is one gateway record in one trace tree.
 
-- **support-agent**: a Claude main loop (plan, then reply) with 1-4 tool calls on claude-haiku-4-5, some
-  of them summarizing a knowledge-base article with gpt-4.1-mini one level deeper. The first call of each
-  model in a workflow writes the system prompt to Anthropic's cache; later calls read it.
-- **research-agent**: a gpt-5 planner fans out to 2-4 gpt-5-mini sub-agents running in parallel, each
-  making 1-5 tool calls (o4-mini or gpt-4.1-mini), then gpt-5 writes the report. Automatic prefix
-  caching after the first call of each model; reasoning tokens on the gpt-5 family and o4-mini.
+- **support-agent**: a Claude main loop (plan, then reply) with 1-4 tool calls, each on the main model or
+  on claude-haiku-4-5, some of them summarizing a knowledge-base article with gpt-4.1-mini one level
+  deeper. The first call of each model in a workflow writes the system prompt to Anthropic's cache;
+  later calls read it.
+- **research-agent**: a gpt-5.4 planner (gpt-5 before the feature's migration) fans out to 2-4 mini
+  sub-agents running in parallel, each making 1-5 tool calls (o4-mini or gpt-4.1-mini), then the planner's
+  model writes the report. Automatic prefix caching after the first call of each model; reasoning tokens
+  on the gpt-5 family and o4-mini.
+- Later calls of a workflow carry half the earlier outputs and every earlier tool result (web pages, KB
+  articles, order histories) in their context, so contexts grow along the workflow (up to 200k tokens).
 - The "runaway-agent-loop" incident: one research workflow whose two sub-agents call each other
   :data:`~aifinops.demo.company.RUNAWAY_AGENT_CALLS` times.
 """
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 
@@ -28,37 +32,44 @@ __all__ = ["agent_day"]
 Call = tuple[str, int, str, str | None, str]
 _SUPPORT_TOOLS = ("search_kb", "lookup_order", "check_ticket_history", "refund_policy")
 _RESEARCH_TOOLS = ("web_search", "fetch_page", "sql_query", "read_pdf")
-_MAX_PROMPT = 120_000
+_MAX_PROMPT = 200_000
+#: Mean size (tokens) of a tool's result, which later calls of the workflow carry in their context.
+_TOOL_RESULT = {"support-agent": 2500.0, "research-agent": 9000.0}
+#: The research agent's sub-agent model for each lead (planner and report) model.
+_SUB_AGENT = {"gpt-5": "gpt-5-mini", "gpt-5.4": "gpt-5.4-mini"}
 
 
-def _support_plan(rng: np.random.Generator, feature: Feature) -> list[Call]:
-    main = str(rng.choice([m for m, _ in feature.models], p=[p for _, p in feature.models]))
+def _support_plan(rng: np.random.Generator, mix: tuple[tuple[str, float], ...]) -> list[Call]:
+    main = str(rng.choice([m for m, _ in mix], p=[p for _, p in mix]))
     plan: list[Call] = [(main, -1, "plan", None, "seq")]
     for _ in range(1 + int(rng.binomial(3, 0.4))):
-        plan.append(("claude-haiku-4-5", 0, "tool", str(rng.choice(_SUPPORT_TOOLS)), "seq"))
+        tool_model = main if rng.random() < 0.6 else "claude-haiku-4-5"
+        plan.append((tool_model, 0, "tool", str(rng.choice(_SUPPORT_TOOLS)), "seq"))
         if rng.random() < 0.2:
             plan.append(("gpt-4.1-mini", len(plan) - 1, "summarize", "search_kb", "seq"))
     plan.append((main, 0, "reply", None, "last"))
     return plan
 
 
-def _research_plan(rng: np.random.Generator) -> list[Call]:
-    plan: list[Call] = [("gpt-5", -1, "plan", None, "seq")]
+def _research_plan(rng: np.random.Generator, mix: tuple[tuple[str, float], ...]) -> list[Call]:
+    lead = mix[0][0]
+    plan: list[Call] = [(lead, -1, "plan", None, "seq")]
     for _ in range(int(rng.integers(2, 5))):
-        plan.append(("gpt-5-mini", 0, "sub-agent", None, "par"))
+        plan.append((_SUB_AGENT[lead], 0, "sub-agent", None, "par"))
         sub = len(plan) - 1
         for _ in range(int(rng.integers(1, 6))):
             model = "o4-mini" if rng.random() < 0.4 else "gpt-4.1-mini"
             plan.append((model, sub, "tool", str(rng.choice(_RESEARCH_TOOLS)), "seq"))
-    plan.append(("gpt-5", 0, "report", None, "last"))
+    plan.append((lead, 0, "report", None, "last"))
     return plan
 
 
-def _runaway_plan() -> list[Call]:
-    plan: list[Call] = [("gpt-5", -1, "plan", None, "seq")]
+def _runaway_plan(mix: tuple[tuple[str, float], ...]) -> list[Call]:
+    lead = mix[0][0]
+    plan: list[Call] = [(lead, -1, "plan", None, "seq")]
     for k in range(RUNAWAY_AGENT_CALLS - 1):
         if k % 2 == 0:
-            plan.append(("gpt-5-mini", 0, "sub-agent", None, "seq"))
+            plan.append((_SUB_AGENT[lead], 0, "sub-agent", None, "seq"))
         else:
             plan.append(("o4-mini", len(plan) - 1, "tool", "fetch_page", "seq"))
     return plan
@@ -101,12 +112,14 @@ def agent_day(ctx: DemoContext, feature: Feature, day: date) -> list[UsageRecord
     counts = rng.poisson(ctx.hourly_volume(feature, day) * ctx.scale)
     hours = np.repeat(np.arange(24, dtype=float), counts)
     starts = np.sort(hours * 3600.0 + rng.random(hours.size) * 3600.0).tolist()
-    plans = [_research_plan(rng) if research else _support_plan(rng, feature) for _ in starts]
+    base = ctx.day_start(day)
+    plan_of = _research_plan if research else _support_plan
+    plans = [plan_of(rng, ctx.model_mix(feature, base + timedelta(seconds=t0))) for t0 in starts]
     names = [f"w{k}" for k in range(len(starts))]
     loop_start, loop_end = ctx.incidents["runaway-agent-loop"]
     if research and loop_start.date() == day:
-        starts.append((loop_start - ctx.day_start(day)).total_seconds())
-        plans.append(_runaway_plan())
+        starts.append((loop_start - base).total_seconds())
+        plans.append(_runaway_plan(ctx.model_mix(feature, loop_start)))
         names.append("runaway")
     n = sum(len(p) for p in plans)
     if n == 0:
@@ -116,6 +129,7 @@ def agent_day(ctx: DemoContext, feature: Feature, day: date) -> list[UsageRecord
     output, reasoning = reasoning_split(rng, call_models, visible)
     noise = rng.lognormal(0.0, 0.25, size=n).tolist()
     auto_hit = (rng.random(n) < 0.9).tolist()
+    results = np.rint(rng.lognormal(np.log(_TOOL_RESULT[feature.name]) - 0.32, 0.8, size=n)).tolist()
     span_ids = hex_ids(rng, n, 8)
     trace_ids = hex_ids(rng, len(plans), 16)
     envs = rng.choice(len(feature.environments), size=len(plans), p=[e[1] for e in feature.environments])
@@ -124,8 +138,9 @@ def agent_day(ctx: DemoContext, feature: Feature, day: date) -> list[UsageRecord
     long_ttl = (rng.random(len(plans)) < feature.cache_1h_share).tolist()
     prompt_l, output_l, reasoning_l = prompt.tolist(), output.tolist(), reasoning.tolist()
 
-    base = ctx.day_start(day)
     tags = {"initiative": feature.initiative} if feature.initiative else {}
+    epoch = base.timestamp()
+    stamp = f"{ctx.seed}:{feature.name}:{day:%Y%m%d}"
     out: list[UsageRecord] = []
     pos = 0
     for w, (plan, t0, name) in enumerate(zip(plans, starts, names, strict=True)):
@@ -135,13 +150,15 @@ def agent_day(ctx: DemoContext, feature: Feature, day: date) -> list[UsageRecord
             user = f"dev-{feature.team}-{1 + people[w] % 4}"
         customer = TENANTS[tenants[w]][0] if feature.customers else None
         runaway = name == "runaway"
-        carried = 0
+        history = 0  # tokens of earlier outputs and tool results that later calls carry
         seen: set[str] = set()
         calls = []
-        for k, (mid, _, _, _, _) in enumerate(plan):
+        for k, (mid, _, _, tool, _) in enumerate(plan):
             model = MODELS[mid]
-            total = min(prompt_l[pos + k] + carried // 2, _MAX_PROMPT)
-            carried += output_l[pos + k] + (2000 if runaway else 0)
+            total = min(prompt_l[pos + k] + history, _MAX_PROMPT)
+            history += (
+                output_l[pos + k] // 2 + (1000 if runaway else 0) + (int(results[pos + k]) if tool else 0)
+            )
             prefix = min(feature.prefix_tokens, total)
             cached = w5 = w1 = 0
             if model.caching == "explicit":
@@ -176,13 +193,13 @@ def agent_day(ctx: DemoContext, feature: Feature, day: date) -> list[UsageRecord
             rec_tags = {**tags, "step": step_name}
             if tool:
                 rec_tags["tool"] = tool
-            start = base + timedelta(seconds=b)
+            start = datetime.fromtimestamp(epoch + b, UTC)
             out.append(
                 UsageRecord(
-                    record_id=make_record_id("gateway", f"{ctx.seed}:{feature.name}:{day:%Y%m%d}:{name}:{k}"),
+                    record_id=make_record_id("gateway", f"{stamp}:{name}:{k}"),
                     source="gateway",
                     charge_period_start=start,
-                    charge_period_end=start + timedelta(seconds=e - b),
+                    charge_period_end=datetime.fromtimestamp(epoch + e, UTC),
                     provider=model.provider,
                     model=mid,
                     model_requested=mid,

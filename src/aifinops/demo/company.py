@@ -7,10 +7,16 @@ Everything ``aifinops demo`` generates comes from the tables below, so the demo 
   customer-facing features (search, support) stay busier at night and on weekends than internal ones.
 - **Hosted LLMs through the gateway** (openai, anthropic, google, mistral, deepseek): chat, responses and
   embeddings; prompt caching (Anthropic explicit writes and reads, OpenAI/Google/DeepSeek automatic
-  prefix caching); reasoning models (gpt-5, gpt-5-mini, o4-mini); errors and client retries.
-- **Agents**: a support agent (Claude, with prompt caching) and a research agent (gpt-5 planner,
-  sub-agents and tool calls) whose calls form trace trees.
-- **Nightly work**: a catalog-enrichment batch job (batch pricing) and an evaluation harness in staging.
+  prefix caching); reasoning models (the gpt-5 family, o4-mini); errors and client retries. The heavy
+  features (RAG answers, agents, legal) send long contexts to current models (gpt-5.4, Claude Sonnet and
+  Opus 4.6), so hosted LLM spend is some $10k-$15k a month, next to about $30k of GPUs.
+- **Model migrations** (:class:`Migration`): several features moved to newer models during the window
+  (gpt-4o to gpt-5.4, gpt-5 to gpt-5.4, Sonnet 4.5 to Sonnet 4.6 and Opus 4.6, Gemini 2.5 to 3); others
+  still run older models, and the zombie pilot still runs on the expensive claude-opus-4-1.
+- **Agents**: a support agent (Claude, with prompt caching) and a research agent (gpt-5.4 planner,
+  sub-agents and tool calls) whose calls form trace trees; tool results grow the context of later calls.
+- **Nightly work**: a catalog-enrichment batch job (batch pricing), the search index's document
+  embeddings, and an evaluation harness in staging.
 - **Self-hosted inference**: two vLLM endpoints on the company's own GPUs (a reserved 8x H100 node for
   llama-3.1-70b, two on-demand L4 instances for llama-3.1-8b). Their requests are metered at the gateway
   with a reported cost of 0 and the tag ``cost_in: gpu``; the money is in the hourly GPU records.
@@ -33,6 +39,7 @@ __all__ = [
     "Team",
     "Model",
     "OutcomeSpec",
+    "Migration",
     "Feature",
     "Endpoint",
     "TrainingJob",
@@ -83,6 +90,19 @@ class OutcomeSpec:
 
 
 @dataclass(frozen=True)
+class Migration:
+    """A planned model change: before ``days_before_end`` the feature used the ``previous`` mix."""
+
+    days_before_end: float
+    previous: tuple[tuple[str, float], ...]
+    description: str
+
+    def at(self, end: datetime) -> datetime:
+        """When the switch happened, for a demo ending at ``end``."""
+        return anchor_of(end) - timedelta(days=self.days_before_end)
+
+
+@dataclass(frozen=True)
 class Feature:
     """One feature's traffic. ``daily`` is weekday volume (requests, or workflows for agents) at the end."""
 
@@ -102,6 +122,7 @@ class Feature:
     output_scale: float = 1.0
     prefix_tokens: int = 0  # shared system prompt, cacheable
     max_output: int = 4096
+    max_context: int | None = None  # prompts are cut to this (the model's context window)
     cache_1h_share: float = 0.0  # share of Anthropic cache writes with a 1h TTL
     customers: bool = False
     users: int = 0
@@ -111,6 +132,7 @@ class Feature:
     category: str = "hosted_inference"
     endpoint: str | None = None  # self-hosted endpoint serving it
     outcome: OutcomeSpec | None = None
+    migration: Migration | None = None  # models before ``models`` (the mix since the migration)
 
 
 @dataclass(frozen=True)
@@ -196,13 +218,19 @@ MODELS: dict[str, Model] = {
         _M("gpt-4.1-mini", "openai", "auto", ttft_ms=320, tokens_per_s=110),
         _M("gpt-5", "openai", "auto", reasoning=True, ttft_ms=2500, tokens_per_s=60),
         _M("gpt-5-mini", "openai", "auto", reasoning=True, ttft_ms=1200, tokens_per_s=90),
+        _M("gpt-5.4", "openai", "auto", reasoning=True, ttft_ms=1800, tokens_per_s=75),
+        _M("gpt-5.4-mini", "openai", "auto", reasoning=True, ttft_ms=900, tokens_per_s=120),
         _M("o4-mini", "openai", "auto", reasoning=True, ttft_ms=1500, tokens_per_s=100),
-        _M("text-embedding-3-small", "openai", "none", ttft_ms=60, tokens_per_s=1e9),
+        _M("text-embedding-3-large", "openai", "none", ttft_ms=90, tokens_per_s=1e9),
         _M("claude-sonnet-4-5", "anthropic", "explicit", ttft_ms=700, tokens_per_s=70),
+        _M("claude-sonnet-4-6", "anthropic", "explicit", ttft_ms=650, tokens_per_s=75),
         _M("claude-haiku-4-5", "anthropic", "explicit", ttft_ms=350, tokens_per_s=130),
         _M("claude-opus-4-1", "anthropic", "explicit", ttft_ms=1100, tokens_per_s=40),
+        _M("claude-opus-4-6", "anthropic", "explicit", ttft_ms=950, tokens_per_s=55),
         _M("gemini-2.5-flash", "google", "auto", ttft_ms=350, tokens_per_s=150),
         _M("gemini-2.5-pro", "google", "auto", ttft_ms=1400, tokens_per_s=80),
+        _M("gemini-3-flash-preview", "google", "auto", ttft_ms=400, tokens_per_s=160),
+        _M("gemini-3-pro-preview", "google", "auto", ttft_ms=1600, tokens_per_s=85),
         _M("mistral-large-latest", "mistral", "none", ttft_ms=500, tokens_per_s=60),
         _M("deepseek-chat", "deepseek", "auto", ttft_ms=900, tokens_per_s=45),
         _M("llama-3.1-70b-instruct", "self-hosted", "none", ttft_ms=350, tokens_per_s=45),
@@ -234,40 +262,51 @@ RUNAWAY_TRAINING_HOURS = 66
 # fmt: off
 _F = Feature
 _O = OutcomeSpec
+_G = Migration
 FEATURES: tuple[Feature, ...] = (
-    # search: customer-facing RAG answers for B2B tenants, and the embeddings behind them
+    # search: customer-facing RAG answers over each tenant's documents, and the embeddings behind them
     _F("search-answers", "search", "assistant", "acme-search", "rag-answer", "ai-search", "chat",
-       (("gpt-4.1-mini", 0.55), ("gpt-4o", 0.3), ("gemini-2.5-flash", 0.15)), 700, profile="global",
-       context_scale=5.0, output_scale=1.2, prefix_tokens=1800, max_output=1500, customers=True,
-       outcome=_O("answer_accepted", 0.35, None, "app-events")),
+       (("gpt-5.4", 0.55), ("claude-sonnet-4-6", 0.15), ("gemini-3-flash-preview", 0.2),
+        ("gpt-4.1-mini", 0.1)), 1100, profile="global", context_scale=55.0, output_scale=1.2, prefix_tokens=2500, max_output=1500, max_context=400_000,
+       customers=True, outcome=_O("answer_accepted", 0.35, None, "app-events"),
+       migration=_G(48, (("gpt-4.1-mini", 0.55), ("gpt-4o", 0.3), ("gemini-2.5-flash", 0.15)),
+                    "Answers moved from gpt-4o to gpt-5.4 (and Gemini 2.5 Flash to 3 Flash) after an eval "
+                    "round: better grounded answers for about the same price per token.")),
     _F("query-embeddings", "search", "assistant", "acme-search", "retrieval", "ai-search", "embeddings",
-       (("text-embedding-3-small", 1.0),), 550, profile="global", context_scale=0.4, customers=True,
+       (("text-embedding-3-large", 1.0),), 450, profile="global", context_scale=0.4, customers=True,
        error_rate=0.003, operation="embeddings", category="embedding"),
+    _F("doc-indexing", "search", "assistant", "acme-search", "indexing", "ai-search", "embeddings",
+       (("text-embedding-3-large", 1.0),), 150, profile="nightly", context_scale=50.0, customers=True,
+       environments=(("prod", 1.0),), error_rate=0.003, operation="embeddings", category="embedding"),
     # support: ticket triage (Claude Haiku, cached taxonomy prompt) and the support agent
     _F("ticket-triage", "support", "helpdesk", "acme-helpdesk", "classification", "support-deflection",
-       "chat", (("claude-haiku-4-5", 1.0),), 550, profile="global", context_scale=0.8, output_scale=0.3,
-       prefix_tokens=4200, max_output=120, customers=True,
+       "chat", (("claude-haiku-4-5", 1.0),), 550, profile="global", context_scale=2.5, output_scale=0.3,
+       prefix_tokens=6000, max_output=120, customers=True,
        outcome=_O("ticket_triaged", 0.95, None, "helpdesk")),
     _F("support-agent", "support", "helpdesk", "acme-helpdesk", "support-agent", "support-deflection",
-       "agent", (("claude-sonnet-4-5", 0.6), ("claude-haiku-4-5", 0.4)), 85, profile="global",
-       context_scale=3.0, prefix_tokens=3200, cache_1h_share=0.1, customers=True,
-       outcome=_O("ticket_resolved", 0.62, "9.50", "helpdesk")),
+       "agent", (("claude-sonnet-4-6", 0.7), ("claude-opus-4-6", 0.2), ("claude-haiku-4-5", 0.1)), 210,
+       profile="global", context_scale=40.0, prefix_tokens=9000, cache_1h_share=0.1, customers=True,
+       outcome=_O("ticket_resolved", 0.62, "9.50", "helpdesk"),
+       migration=_G(19, (("claude-sonnet-4-5", 0.6), ("claude-haiku-4-5", 0.4)),
+                    "The agent's main loop moved to Claude Sonnet 4.6, and more conversations to Sonnet.")),
     # sales: lead scoring and email drafts for ~40 reps
     _F("lead-scoring", "sales", "revops", "crm", "lead-qualification", "ai-sdr", "chat",
-       (("gpt-4o-mini", 0.7), ("mistral-large-latest", 0.3)), 260, trace="code", context_scale=0.5,
-       output_scale=2.0, prefix_tokens=1100, max_output=400,
+       (("gpt-4o-mini", 0.7), ("mistral-large-latest", 0.3)), 200, trace="code", context_scale=2.5,
+       output_scale=2.0, prefix_tokens=1800, max_output=400,
        outcome=_O("lead_qualified", 0.08, "40.00", "crm")),
     _F("email-drafts", "sales", "revops", "crm", "email-drafting", "ai-sdr", "chat",
-       (("claude-sonnet-4-5", 0.5), ("gpt-4.1", 0.5)), 160, context_scale=2.0, output_scale=1.5,
-       prefix_tokens=1500, users=40, outcome=_O("email_sent", 0.55, None, "crm")),
+       (("claude-sonnet-4-5", 0.5), ("gpt-4.1", 0.5)), 220, context_scale=30.0, output_scale=1.5,
+       prefix_tokens=2500, users=40, outcome=_O("email_sent", 0.55, None, "crm")),
     # data-science: the research agent and the nightly catalog-enrichment batch
     _F("research-agent", "data-science", "insights", "internal", "research-agent", "research-copilot",
-       "agent", (("gpt-5", 1.0),), 20, growth=0.006, trace="code", context_scale=4.0,
-       prefix_tokens=2200, max_output=3000, users=25, operation="responses",
-       outcome=_O("report_delivered", 0.7, "250.00", "app-events")),
+       "agent", (("gpt-5.4", 1.0),), 55, growth=0.006, trace="code", context_scale=40.0, output_scale=20.0,
+       prefix_tokens=4000, max_output=6000, users=25, operation="responses",
+       outcome=_O("report_delivered", 0.7, "250.00", "app-events"),
+       migration=_G(23, (("gpt-5", 1.0),), "The research agent moved from gpt-5 / gpt-5-mini to "
+                    "gpt-5.4 / gpt-5.4-mini: pricier tokens, better reports.")),
     _F("catalog-enrichment", "data-science", "insights", "acme-search", "enrichment", "catalog-quality",
-       "batch", (("gpt-4.1-mini", 0.7), ("claude-haiku-4-5", 0.3)), 320, profile="nightly",
-       context_scale=0.6, output_scale=1.5, max_output=800, environments=(("prod", 1.0),),
+       "batch", (("gpt-4.1-mini", 0.7), ("claude-haiku-4-5", 0.3)), 240, profile="nightly",
+       context_scale=5.0, output_scale=1.5, max_output=800, environments=(("prod", 1.0),),
        error_rate=0.004, operation="batch", outcome=_O("product_enriched", 0.95, "0.40", "catalog")),
     # platform: the two self-hosted endpoints' traffic and the nightly eval harness (staging)
     _F("internal-chat", "platform", "ml-platform", "internal", "internal-assistant", "employee-assistant",
@@ -279,24 +318,28 @@ FEATURES: tuple[Feature, ...] = (
        output_scale=8.0, max_output=2000, environments=(("prod", 1.0),), error_rate=0.003,
        endpoint="llm-8b", outcome=_O("doc_redacted", 1.0, None, "app-events")),
     _F("model-evals", "platform", "evals", "internal", "evaluation", None, "eval",
-       (("gpt-4.1", 0.3), ("claude-sonnet-4-5", 0.3), ("gemini-2.5-pro", 0.2), ("gpt-5", 0.2)), 100,
-       profile="nightly", growth=0.0, trace="code", environments=(("staging", 1.0),),
-       category="evaluation"),
+       (("gpt-5.4", 0.25), ("claude-sonnet-4-6", 0.25), ("claude-opus-4-6", 0.1), ("gemini-3-pro-preview", 0.2),
+        ("gpt-4.1", 0.2)), 120, profile="nightly", growth=0.0, trace="code", context_scale=10.0,
+       environments=(("staging", 1.0),), category="evaluation"),
     # marketing: campaign copy (see the "model-tier-shift" incident) and SEO briefs
     _F("copy-generation", "marketing", "content", "marketing-site", "copywriting", "content-engine",
-       "chat", (("gpt-4o-mini", 0.8), ("gpt-4.1-mini", 0.2)), 200, output_scale=2.0, prefix_tokens=1300,
-       users=12, outcome=_O("asset_published", 0.15, "35.00", "cms")),
+       "chat", (("gpt-4o-mini", 0.8), ("gpt-4.1-mini", 0.2)), 200, context_scale=5.0, output_scale=2.0,
+       prefix_tokens=3000, users=12, outcome=_O("asset_published", 0.15, "35.00", "cms")),
     _F("seo-briefs", "marketing", "content", "marketing-site", "seo", "content-engine", "chat",
-       (("gemini-2.5-pro", 0.6), ("deepseek-chat", 0.4)), 80, context_scale=1.5, output_scale=3.0,
-       users=6, outcome=_O("brief_published", 0.1, "60.00", "cms")),
+       (("gemini-3-pro-preview", 0.6), ("deepseek-chat", 0.4)), 80, context_scale=8.0, output_scale=3.0,
+       users=6, outcome=_O("brief_published", 0.1, "60.00", "cms"),
+       migration=_G(70, (("gemini-2.5-pro", 0.6), ("deepseek-chat", 0.4)),
+                    "SEO briefs moved from Gemini 2.5 Pro to Gemini 3 Pro.")),
     # legal: long-context contract review (1h cache writes) and the zombie clause-library pilot
     _F("contract-review", "legal", "contracts", "internal", "contract-review", "legal-copilot", "chat",
-       (("claude-sonnet-4-5", 1.0),), 90, trace="code", context_scale=12.0, output_scale=12.0,
-       prefix_tokens=4000, cache_1h_share=0.7, users=15,
-       outcome=_O("doc_summarized", 0.8, "45.00", "dms")),
+       (("claude-opus-4-6", 0.75), ("claude-sonnet-4-6", 0.25)), 260, trace="code", context_scale=55.0,
+       output_scale=40.0, max_output=8000, max_context=190_000, prefix_tokens=4000, cache_1h_share=0.7,
+       users=15, outcome=_O("doc_summarized", 0.8, "45.00", "dms"),
+       migration=_G(36, (("claude-sonnet-4-5", 1.0),), "Legal moved contract review from Claude "
+                    "Sonnet 4.5 to Opus 4.6 (hard contracts) and Sonnet 4.6: better redlines, higher bill.")),
     _F("clause-library", "legal", "contracts", "internal", "clause-extraction", ZOMBIE_INITIATIVE, "chat",
-       (("claude-opus-4-1", 0.5), ("gpt-5", 0.5)), 45, growth=0.0, trace="code", context_scale=6.0,
-       output_scale=10.0, prefix_tokens=2000, users=3),
+       (("claude-opus-4-1", 0.5), ("gpt-5", 0.5)), 70, growth=0.0, trace="code", context_scale=25.0,
+       output_scale=10.0, max_context=190_000, prefix_tokens=2000, users=3),
 )
 
 ENDPOINTS: tuple[Endpoint, ...] = (

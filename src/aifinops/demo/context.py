@@ -10,7 +10,7 @@ import numpy as np
 
 from aifinops.demo.company import FEATURES, INCIDENTS, TEAMS, Feature, anchor_of
 
-__all__ = ["DemoContext", "hex_ids", "PROFILES"]
+__all__ = ["DemoContext", "hex_ids", "timestamps", "PROFILES"]
 
 # Relative request volume by local hour (0-23) on a working day.
 _BUSINESS = np.array(
@@ -25,6 +25,12 @@ PROFILES: dict[str, np.ndarray] = {
 WEEKEND = {"business": 0.2, "global": 0.55, "nightly": 1.0}
 _TEAM_OFFSET = {t.name: t.utc_offset for t in TEAMS}
 _FEATURE_INDEX = {f.name: i for i, f in enumerate(FEATURES)}
+
+
+def timestamps(base: datetime, seconds: np.ndarray) -> list[datetime]:
+    """``base`` plus each of ``seconds``, as UTC datetimes (to the microsecond, give or take one)."""
+    epoch = base.timestamp()
+    return [datetime.fromtimestamp(t, UTC) for t in (epoch + seconds).tolist()]
 
 
 def hex_ids(rng: np.random.Generator, n: int, nbytes: int) -> list[str]:
@@ -45,9 +51,12 @@ class DemoContext:
     anchor: datetime = field(init=False)
     incidents: dict[str, tuple[datetime, datetime]] = field(init=False)
 
+    migrations: dict[str, datetime] = field(init=False)
+
     def __post_init__(self) -> None:
         self.anchor = anchor_of(self.end)
         self.incidents = {i.name: i.window(self.end) for i in INCIDENTS}
+        self.migrations = {f.name: f.migration.at(self.end) for f in FEATURES if f.migration is not None}
 
     def rng(self, stream: str, *keys: int) -> np.random.Generator:
         """An independent random stream for ``stream`` and ``keys`` (e.g. a feature and a day)."""
@@ -70,6 +79,20 @@ class DemoContext:
         lo, hi = self.incidents[name]
         base = self.day_start(day)
         return (seconds >= (lo - base).total_seconds()) & (seconds < (hi - base).total_seconds())
+
+    def model_mix(self, feature: Feature, when: datetime) -> tuple[tuple[str, float], ...]:
+        """The feature's model mix at ``when``: the one before its migration, if any, or the current one."""
+        switch = self.migrations.get(feature.name)
+        if switch is not None and when < switch and feature.migration is not None:
+            return feature.migration.previous
+        return feature.models
+
+    def before_migration(self, feature: Feature, day: date, seconds: np.ndarray) -> np.ndarray | None:
+        """Which of ``seconds`` (since ``day``'s midnight) come before the feature's migration (None: none)."""
+        switch = self.migrations.get(feature.name)
+        if switch is None or switch <= self.day_start(day):
+            return None
+        return seconds < (switch - self.day_start(day)).total_seconds()
 
     def in_incident(self, name: str, when: datetime) -> bool:
         """Whether ``when`` falls inside incident ``name``."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from operator import attrgetter
 
 from aifinops.core.records import Outcome, UsageRecord
 from aifinops.demo.agents import agent_day
@@ -23,6 +24,9 @@ __all__ = ["DemoData", "generate", "BATCH_SIZE"]
 
 #: Records per batch yielded by :attr:`DemoData.batches`.
 BATCH_SIZE = 50_000
+#: How far past its day's end a day's records can start (agent workflows, retries), with room to spare.
+_SPILL = timedelta(days=2)
+_START = attrgetter("charge_period_start")
 
 
 @dataclass
@@ -90,9 +94,11 @@ def _day_records(ctx: DemoContext, day: date) -> list[UsageRecord]:
     records.extend(gpu_day(ctx, day))
     records.extend(jobs_day(ctx, day))
     lo, hi = ctx.start, ctx.end
-    kept = [r for r in records if lo <= r.charge_period_start < hi]
-    kept.sort(key=lambda r: r.charge_period_start)
-    return kept
+    base = ctx.day_start(day)
+    if not lo <= base or not base + _SPILL <= hi:  # only days at the window's edges have records outside it
+        records = [r for r in records if lo <= r.charge_period_start < hi]
+    records.sort(key=_START)
+    return records
 
 
 def _batches(ctx: DemoContext) -> Iterator[list[UsageRecord]]:

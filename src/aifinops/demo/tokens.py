@@ -39,6 +39,8 @@ def prompt_and_output(rng: np.random.Generator, feature: Feature, n: int) -> tup
     ctx, gen = sample_pairs(rng, feature.trace, n)
     jitter = rng.lognormal(0.0, 0.15, size=n)
     prompt = feature.prefix_tokens + np.maximum(1, np.rint(ctx * feature.context_scale * jitter))
+    if feature.max_context is not None:
+        prompt = np.minimum(prompt, feature.max_context)
     output = np.clip(np.rint(gen * feature.output_scale * jitter), 1, feature.max_output)
     return prompt.astype(np.int64), output.astype(np.int64)
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from aifinops.core.records import UsageRecord, make_record_id
 from aifinops.demo.company import MODELS, TENANTS, Feature, Model
-from aifinops.demo.context import DemoContext, feature_index, hex_ids
+from aifinops.demo.context import DemoContext, feature_index, hex_ids, timestamps
 from aifinops.demo.tokens import latency_ms, prompt_and_output, reasoning_split
 
 __all__ = ["feature_day", "cache_split", "ZERO_COST"]
@@ -125,6 +125,9 @@ def feature_day(ctx: DemoContext, feature: Feature, day: date) -> list[UsageReco
         return []
     envs = _choose(rng, feature.environments, n)
     model_ids = _choose(rng, feature.models, n)
+    earlier = ctx.before_migration(feature, day, secs)
+    if earlier is not None and feature.migration is not None and earlier.any():
+        model_ids[earlier] = _choose(rng, feature.migration.previous, int(earlier.sum()))
     if feature.name == "copy-generation":
         model_ids[ctx.incident_mask("model-tier-shift", day, secs)] = "claude-opus-4-1"
     if feature.name == "pii-redaction":
@@ -156,35 +159,62 @@ def feature_day(ctx: DemoContext, feature: Feature, day: date) -> list[UsageReco
     spans = hex_ids(rng, n, 8)
     batch_ids = {m: "batch_" + h for m, h in zip(sorted(set(model_ids)), hex_ids(rng, 8, 12), strict=False)}
 
+    # A failed request bills nothing, except a timeout, which bills its input; 529s are Anthropic's.
+    anthropic = np.fromiter((m.provider == "anthropic" for m in models), dtype=bool, count=n)
+    overloaded = failed & storm & anthropic
+    no_input = failed & (overloaded | (kinds != _TIMEOUT))
+    errors = np.array([e[0] for e in _ERRORS], dtype=object)[kinds]
+    errors[overloaded] = _OVERLOADED
+    errors[~failed] = None
+    lat = np.where(failed, err_latency, latency)
     base = ctx.day_start(day)
+    starts = timestamps(base, secs)
+    ends = timestamps(base, secs + lat / 1000.0)
     stamp = f"{ctx.seed}:{feature.name}:{day:%Y%m%d}"
+    ids = [make_record_id("gateway", f"{stamp}:{i}") for i in range(n)]
     tags: dict[str, str] = {"initiative": feature.initiative} if feature.initiative else {}
+    keys = {env: f"{feature.team}-{env}" for env in ("prod", "staging", "dev")}
     pricing_mode = "batch" if feature.kind == "batch" else "on_demand"
+    batch = feature.kind == "batch"
+    cacheable = bool(feature.prefix_tokens)
     out: list[UsageRecord] = []
     cols = zip(
-        secs.tolist(), envs.tolist(), model_ids.tolist(), inp.tolist(), cached.tolist(), w5.tolist(),
-        w1.tolist(), output.tolist(), reasoning.tolist(), latency.tolist(), hit.tolist(),
-        failed.tolist(), kinds.tolist(), err_latency.tolist(), storm.tolist(), strict=True,
+        ids, starts, ends, envs.tolist(), model_ids.tolist(), np.where(no_input, 0, inp).tolist(),
+        np.where(no_input, 0, cached).tolist(), np.where(no_input, 0, w5).tolist(),
+        np.where(no_input, 0, w1).tolist(), np.where(failed, 0, output).tolist(),
+        np.where(failed, 0, reasoning).tolist(), lat.tolist(), (hit & ~no_input).tolist(), failed.tolist(),
+        errors.tolist(), customers, users, traces, spans, strict=True,
     )  # fmt: skip
-    for i, (sec, env, mid, ti, tc, t5, t1, to, tr, lat, h, bad, kind, elat, in_storm) in enumerate(cols):
+    for i, (
+        rid,
+        start,
+        end,
+        env,
+        mid,
+        ti,
+        tc,
+        t5,
+        t1,
+        to,
+        tr,
+        ms,
+        h,
+        bad,
+        error,
+        cust,
+        user,
+        trace,
+        span,
+    ) in enumerate(cols):
         model = MODELS[mid]
-        error = None
-        if bad:
-            error = _OVERLOADED if in_storm and model.provider == "anthropic" else _ERRORS[kind][0]
-            if error == _OVERLOADED or kind != _TIMEOUT:
-                ti = tc = t5 = t1 = 0
-                h = False
-            to = tr = 0
-            lat = elat
-        start = base + timedelta(seconds=sec)
         rec_tags = dict(tags)
-        if feature.kind == "batch":
+        if batch:
             rec_tags["batch_id"] = batch_ids[mid]
         rec = UsageRecord(
-            record_id=make_record_id("gateway", f"{stamp}:{i}"),
+            record_id=rid,
             source="gateway",
             charge_period_start=start,
-            charge_period_end=start + timedelta(milliseconds=lat),
+            charge_period_end=end,
             provider=model.provider,
             model=mid,
             model_requested=mid,
@@ -202,26 +232,26 @@ def feature_day(ctx: DemoContext, feature: Feature, day: date) -> list[UsageReco
             project=feature.project,
             product=feature.product,
             feature=feature.name,
-            customer=customers[i],
+            customer=cust,
             environment=env,
             use_case=feature.use_case,
-            user=users[i],
-            api_key=f"{feature.team}-{env}",
+            user=user,
+            api_key=keys[env],
             tags=rec_tags,
-            trace_id=traces[i],
-            span_id=spans[i],
+            trace_id=trace,
+            span_id=span,
             attempt=1,
-            cache_hit=h if feature.prefix_tokens else None,
+            cache_hit=h if cacheable else None,
             status="error" if bad else "ok",
             error=error,
-            latency_ms=lat,
+            latency_ms=ms,
         )
         if model.provider == "self-hosted":
             _mark_self_hosted(rec, feature)
         out.append(rec)
         if bad and feature.kind not in ("batch", "eval"):
             usage = (int(inp[i]), int(cached[i]), int(w5[i]), int(w1[i]), int(output[i]), int(reasoning[i]))
-            out.extend(_retries(rng, rec, usage, in_storm, float(latency[i])))
+            out.extend(_retries(rng, rec, usage, bool(storm[i]), float(latency[i])))
     return out
 
 

@@ -218,8 +218,10 @@ def make_plan(cfg: EmulatorConfig, ov: Overrides, chars: int, limit: int | None)
     p.cached = min(cached, prompt)
     p.write_5m = min(w5, prompt - p.cached)
     p.write_1h = min(w1h, prompt - p.cached - p.write_5m)
-    if ov.output_tokens is not None:
-        out = ov.output_tokens
+    if (
+        ov.output_tokens is not None
+    ):  # what the model would write; a provider never passes the request's limit
+        out = ov.output_tokens if limit is None else min(limit, ov.output_tokens)
     else:
         out = cfg.output_tokens if limit is None else min(limit, cfg.output_tokens)
     p.output = out

@@ -35,6 +35,7 @@ class CallContext:
     stream: bool = False
     prompt_chars: int = 0
     max_tokens: int | None = None
+    record: Any = None  # the call's record, once emitted
 
 
 def estimate_usage(ctx: CallContext, output_chunks: int) -> TokenUsage:

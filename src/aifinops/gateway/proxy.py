@@ -6,6 +6,7 @@ response completes; the ledger is written later, in batches, by the WAL shipper.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -13,11 +14,15 @@ from typing import Any
 import aiohttp
 import orjson
 
+from aifinops.budgets.policy import Policy, compile_policy
 from aifinops.core import normalize
 from aifinops.core.errors import InputError
 from aifinops.core.usage import TokenUsage
+from aifinops.gateway.audit import AuditLog
 from aifinops.gateway.cache import CachedResponse, ResponseCache
+from aifinops.gateway.counters import Counters, make_counters
 from aifinops.gateway.errors import error_response
+from aifinops.gateway.guard import Guard, Refused, subject_of
 from aifinops.gateway.keys import KeyRing, attribution_from_headers, hash_key
 from aifinops.gateway.metering import CallContext, build_record, estimate_usage
 from aifinops.gateway.metrics import GatewayMetrics
@@ -77,21 +82,43 @@ def down_headers(headers: Any) -> list[tuple[bytes, bytes]]:
 class Gateway:
     """Meter every call: attribution, routing with fallback, exact cache, WAL, metrics."""
 
-    def __init__(self, app: Any, *, wal: WalWriter | None = None, local_mode: bool = True) -> None:
-        settings = app.settings
+    def __init__(
+        self,
+        app: Any,
+        *,
+        wal: WalWriter | None = None,
+        local_mode: bool = True,
+        counters: Counters | None = None,
+        audit: AuditLog | None = None,
+        spent_loader: Any = None,
+    ) -> None:
         self.app = app
         self.catalog = app.catalog
+        self.metrics = GatewayMetrics()
+        self.wal = wal
+        self.local_mode = local_mode
+        self.sink: Callable[[Any], None] | None = None  # extra observer of records (tests, live views)
+        self._session: aiohttp.ClientSession | None = None
+        self.audit = audit or AuditLog(None)
+        self.counters = counters or make_counters(app.settings.redis_url)
+        self.guard = Guard(Policy(), self.counters, self.catalog, self.audit, spent_loader)
+        self.reload(app.settings)
+
+    def reload(self, settings: Any) -> None:
+        """Apply new settings without a restart: keys, routing, cache and the guardrail policy.
+        Live counters (reservations, buckets) are kept."""
+        self.settings = settings
+        self.catalog = self.app.catalog
+        self.guard.catalog = self.catalog
         self.router = Router(settings, self.catalog)
         self.keys = KeyRing(settings.keys)
         require = settings.gateway.require_key
         self.require_key = (len(self.keys) > 0 or bool(settings.keys)) if require is None else require
         self.cache = ResponseCache(settings.gateway.cache)
-        self.metrics = GatewayMetrics()
-        self.wal = wal
         self.max_body = settings.gateway.max_body_bytes
-        self.local_mode = local_mode
-        self.sink: Callable[[Any], None] | None = None  # extra observer of records (tests, live views)
-        self._session: aiohttp.ClientSession | None = None
+        self.guard.policy = compile_policy(
+            settings.budgets, settings.rate_limits, settings.models, settings.agents, settings.guardrails
+        )
 
     # -- plumbing -------------------------------------------------------------------------------
     def session(self) -> aiohttp.ClientSession:
@@ -114,6 +141,11 @@ class Gateway:
             self.sink(record)
         self.metrics.observe(record, total_s, overhead_s)
 
+    def emit_for(self, ctx: CallContext, record: Any, total_s: float, overhead_s: float) -> None:
+        """:meth:`emit`, remembering the record on the call (the guardrails settle from it)."""
+        ctx.record = record
+        self.emit(record, total_s, overhead_s)
+
     @staticmethod
     async def _respond(
         send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]] | None = None
@@ -123,9 +155,18 @@ class Gateway:
         await send({"type": "http.response.start", "status": status, "headers": hdrs})
         await send({"type": "http.response.body", "body": body})
 
-    async def _error(self, send: Send, protocol: str, status: int, message: str, **kw: Any) -> None:
+    async def _error(
+        self,
+        send: Send,
+        protocol: str,
+        status: int,
+        message: str,
+        *,
+        headers: list[tuple[bytes, bytes]] | None = None,
+        **kw: Any,
+    ) -> None:
         status, body = error_response(protocol, status, message, **kw)
-        await self._respond(send, status, body)
+        await self._respond(send, status, body, [_JSON, *(headers or [])])
 
     async def _read_body(self, scope: Scope, receive: Receive) -> bytes | None:
         for name, value in scope["headers"]:
@@ -225,9 +266,83 @@ class Gateway:
             stream=stream,
             prompt_chars=len(raw),
         )
+        ticket = None
+        if not self.guard.policy.empty:
+            upstream = targets[0].upstream
+            subject = subject_of(
+                attribution.fields,
+                attribution.tags,
+                key.name if key else None,
+                model,
+                upstream.pricing_provider,
+            )
+            ticket, refused, new_body = await self.guard.admit(
+                ctx.request_id, subject, body, raw, name, upstream.type
+            )
+            if refused is not None:
+                await self._refused(send, ctx, targets[0], refused, started)
+                return
+            if new_body is not None:
+                body, raw = new_body, orjson.dumps(new_body)
+                if body["model"] != model:
+                    targets = self.router.targets(protocol, body["model"]) or targets
+        try:
+            await self._admitted(
+                scope, receive, send, ctx, body, raw, targets, suffix, key, presented, headers, started
+            )
+        finally:
+            if ticket is not None:
+                record = ctx.record
+                if record is None:
+                    await asyncio.shield(self.guard.release(ticket))
+                else:
+                    tokens = record.input_tokens + record.cached_input_tokens + record.cache_write_5m_tokens
+                    tokens += record.cache_write_1h_tokens + record.output_tokens
+                    await asyncio.shield(self.guard.settle(ticket, record.effective_cost, tokens))
+
+    async def _refused(
+        self, send: Send, ctx: CallContext, target: Target, refused: Refused, started: float
+    ) -> None:
+        elapsed = time.perf_counter() - started
+        record = build_record(
+            ctx,
+            self.catalog,
+            target=target,
+            usage=None,
+            served_model=None,
+            service_tier=None,
+            status="rejected",
+            http_status=refused.status,
+            latency_ms=elapsed * 1000,
+            error=refused.message,
+            extra_tags={"guardrail": refused.kind, "rule": refused.rule},
+        )
+        self.emit_for(ctx, record, elapsed, elapsed)
+        await self._error(
+            send, ctx.protocol, refused.status, refused.message, code=refused.kind, headers=refused.headers
+        )
+
+    async def _admitted(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        ctx: CallContext,
+        body: dict[str, Any],
+        raw: bytes,
+        targets: list[Target],
+        suffix: str,
+        key: Any,
+        presented: str | None,
+        headers: dict[str, str],
+        started: float,
+    ) -> None:
+        name = ctx.route
+        model = body["model"]
+        stream = ctx.stream
         cache_key = None
         if not stream and self.cache.enabled_for(name, model):
-            cache_key = self.cache.key(name, body, key_name or attribution.fields.get("team", ""))
+            cache_key = self.cache.key(name, body, ctx.api_key_name or ctx.attribution.fields.get("team", ""))
             hit = self.cache.get(cache_key)
             if hit is not None:
                 await self._cache_hit(send, ctx, hit, targets[0], started)
@@ -253,7 +368,7 @@ class Gateway:
             latency_ms=elapsed * 1000,
             cache_hit=True,
         )
-        self.emit(record, elapsed, elapsed)
+        self.emit_for(ctx, record, elapsed, elapsed)
         extra = [(b"x-aifinops-request-id", ctx.request_id.encode()), (b"x-aifinops-cache", b"hit")]
         await self._respond(send, hit.status, hit.body, [*hit.headers, *extra])
 
@@ -356,7 +471,7 @@ class Gateway:
                 error=last_error,
                 extra_tags=tags,
             )
-            self.emit(record, elapsed, 0.0)
+            self.emit_for(ctx, record, elapsed, 0.0)
             await self._error(send, ctx.protocol, 502, f"upstream unavailable: {last_error}")
             return
         target = targets[len(tried) - 1]
@@ -396,7 +511,7 @@ class Gateway:
                 error=f"{type(exc).__name__}: {exc}",
                 extra_tags=tags,
             )
-            self.emit(record, elapsed, 0.0)
+            self.emit_for(ctx, record, elapsed, 0.0)
             await self._error(send, ctx.protocol, 502, "upstream failed while sending its response")
             return
         up_done = time.perf_counter()
@@ -436,7 +551,7 @@ class Gateway:
                 cache_key,
                 CachedResponse(status, tuple(headers), data, usage, served, tier, self.cache.expiry()),
             )
-        self.emit(record, elapsed, elapsed - (up_done - up_started))
+        self.emit_for(ctx, record, elapsed, elapsed - (up_done - up_started))
         cost = record.effective_cost
         headers += [
             (b"x-aifinops-request-id", ctx.request_id.encode()),

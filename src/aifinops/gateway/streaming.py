@@ -128,7 +128,7 @@ async def relay_stream(
             estimated=estimated,
             extra_tags=tags,
         )
-        gateway.emit(record, elapsed, 0.0)
+        gateway.emit_for(ctx, record, elapsed, 0.0)
     if status == "ok":
         await send({"type": "http.response.body", "body": b"", "more_body": False})
     # otherwise return without completing the response: the server drops the connection, so the client

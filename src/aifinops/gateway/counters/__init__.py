@@ -1,0 +1,24 @@
+"""Live counters the guardrails share: in memory for one process, in Redis for a fleet."""
+
+from __future__ import annotations
+
+from aifinops.gateway.counters.base import NANO, Claim, Counters, Refusal, from_nano, to_nano
+from aifinops.gateway.counters.memory import MemoryCounters
+from aifinops.gateway.counters.redis import RedisCounters
+
+__all__ = [
+    "NANO",
+    "Claim",
+    "Counters",
+    "MemoryCounters",
+    "RedisCounters",
+    "Refusal",
+    "from_nano",
+    "make_counters",
+    "to_nano",
+]
+
+
+def make_counters(redis_url: str | None) -> Counters:
+    """Shared counters in Redis when ``redis_url`` is set, else counters of this process in memory."""
+    return RedisCounters(redis_url) if redis_url else MemoryCounters()

@@ -1,0 +1,95 @@
+"""Many concurrent reservations against one limit: never more than the limit, and exactly N of N-fitting."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from aifinops.gateway.counters import NANO, Claim, Counters, RedisCounters, Refusal
+
+from .conftest import delete_prefix, unique_prefix
+
+pytestmark = pytest.mark.anyio
+
+WORKER = Path(__file__).with_name("_worker.py")
+
+
+async def test_equal_amounts_admit_exactly_n(counters: Counters) -> None:
+    amount, n = 3 * NANO // 1000, 137
+    limit = n * amount
+    claim = Claim("shared", limit, amount)
+    results = await asyncio.gather(*(counters.reserve(f"r{i}", [claim], ttl=60) for i in range(1000)))
+    admitted = [i for i, r in enumerate(results) if r is None]
+    assert len(admitted) == n
+    assert await counters.usage("shared") == (0, limit)
+    refusals = [r for r in results if r is not None]
+    assert all(r.spent + r.reserved + r.amount > r.limit for r in refusals)
+    # Settling every admitted one at half the amount frees exactly the other half for new reservations.
+    await asyncio.gather(*(counters.settle(f"r{i}", amount // 2) for i in admitted))
+    spent = n * (amount // 2)
+    assert await counters.usage("shared") == (spent, 0)
+    more = await asyncio.gather(*(counters.reserve(f"m{i}", [claim], ttl=60) for i in range(1000)))
+    assert sum(r is None for r in more) == (limit - spent) // amount
+
+
+async def test_random_amounts_never_exceed_the_limit(counters: Counters) -> None:
+    rng = random.Random(20261122)
+    amounts = [rng.randint(1, 5_000_000) for _ in range(1000)]
+    limit = sum(amounts) // 3
+    results = await asyncio.gather(
+        *(counters.reserve(f"r{i}", [Claim("k", limit, a)], ttl=60) for i, a in enumerate(amounts))
+    )
+    admitted = sum(a for a, r in zip(amounts, results, strict=True) if r is None)
+    assert 0 < admitted <= limit
+    spent, reserved = await counters.usage("k")
+    assert (spent, reserved) == (0, admitted)
+    # Nothing was settled or released during the run, so the reserved total only grew: a refused claim
+    # did not fit when it was refused, hence does not fit the final total either.
+    for amount, result in zip(amounts, results, strict=True):
+        if isinstance(result, Refusal):
+            assert result.reserved <= reserved
+            assert amount > limit - reserved
+            assert result.spent + result.reserved + amount > limit
+
+
+def test_two_processes_share_one_budget_exactly(redis_url: str) -> None:
+    prefix, amount, n = unique_prefix(), 1_000, 700  # more than either process's 500 can take alone
+    args = [redis_url, prefix, "shared", str(n * amount), str(amount), "500"]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, str(WORKER), *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
+        for _ in range(2)
+    ]
+    try:
+        for proc in procs:
+            assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+        for proc in procs:
+            assert proc.stdin is not None
+            proc.stdin.write("go\n")
+            proc.stdin.flush()
+        outputs = [proc.communicate(timeout=30)[0] for proc in procs]
+        assert [proc.returncode for proc in procs] == [0, 0]
+        admitted = [int(out.strip()) for out in outputs]
+        assert sum(admitted) == n
+        usage = asyncio.run(_usage_and_cleanup(redis_url, prefix))
+        assert usage == (0, n * amount)
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+
+
+async def _usage_and_cleanup(url: str, prefix: str) -> tuple[int, int]:
+    counters = RedisCounters(url, prefix=prefix)
+    try:
+        return await counters.usage("shared")
+    finally:
+        await delete_prefix(counters)
+        await counters.aclose()
