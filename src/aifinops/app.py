@@ -40,14 +40,19 @@ class App:
         self.settings = settings
         self.data_dir = data_dir
         self.config_path = config_path
-        if ledger is None:
-            path = data_dir / LEDGER_FILE if data_dir is not None else None
-            ledger = DuckDBLedger(
+        self._ledger = ledger
+
+    @property
+    def ledger(self) -> Ledger:
+        """The ledger, opened on first use (a gateway-only process never opens one)."""
+        if self._ledger is None:
+            path = self.data_dir / LEDGER_FILE if self.data_dir is not None else None
+            self._ledger = DuckDBLedger(
                 path,
-                cost_column=settings.reporting.cost_column,
-                source_priority=settings.reporting.source_priority,
+                cost_column=self.settings.reporting.cost_column,
+                source_priority=self.settings.reporting.source_priority,
             )
-        self.ledger = ledger
+        return self._ledger
 
     @classmethod
     def open(cls, config: Path | None, data_dir: Path) -> App:
@@ -61,7 +66,8 @@ class App:
 
     def close(self) -> None:
         """Release the ledger."""
-        self.ledger.close()
+        if self._ledger is not None:
+            self._ledger.close()
 
     # -- pricing --------------------------------------------------------------------------------
     @cached_property

@@ -12,7 +12,7 @@ from typing import Any
 
 from aifinops.gateway.metrics import CONTENT_TYPE_LATEST
 
-__all__ = ["RootApp"]
+__all__ = ["RootApp", "health_app"]
 
 _OTLP = ("/v1/traces", "/v1/metrics", "/v1/logs")
 
@@ -62,3 +62,21 @@ class RootApp:
                 await self.gateway.aclose()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+
+async def health_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """The only non-gateway routes of a gateway-only process: ``/healthz`` and ``/readyz``."""
+    if scope["type"] != "http":
+        return
+    found = scope["path"] in ("/healthz", "/readyz")
+    body = (
+        b'{"status":"ok"}' if found else b'{"error":{"code":"not_found","message":"not found","details":[]}}'
+    )
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200 if found else 404,
+            "headers": [(b"content-type", b"application/json")],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

@@ -100,6 +100,35 @@ def ingest(request: Request, body: IngestRequest) -> dict[str, Any]:
     return jsonable(result)
 
 
+@router.post(
+    "/records", summary="Append records (idempotent by record_id): how fleet gateways ship their WAL"
+)
+async def append_records(request: Request) -> dict[str, Any]:
+    import orjson
+
+    from aifinops.core.serde import record_from_dict
+    from aifinops.core.settings import resolve_secret
+
+    app = _app(request)
+    token = resolve_secret(app.settings.fleet.token) if app.settings.fleet.token else None
+    if token is not None:
+        if request.headers.get("x-aifinops-fleet-token") != token:
+            raise Forbidden("a valid x-aifinops-fleet-token header is required")
+    elif not request.app.state.local_mode:
+        raise Forbidden("set fleet.token in aifinops.yaml to accept records from other hosts")
+    try:
+        rows = orjson.loads(await request.body())
+        if not isinstance(rows, list):
+            raise TypeError("the body must be a JSON array of records")
+        records = [record_from_dict(row) for row in rows]
+    except (orjson.JSONDecodeError, TypeError, KeyError, ValueError) as exc:
+        raise InputError(f"records: {exc}") from None
+    import asyncio
+
+    result = await asyncio.to_thread(app.append, records)
+    return {"inserted": result.inserted, "duplicates": result.duplicates}
+
+
 @router.post("/reprice", summary="Re-rate unpriced records that now have a price")
 def reprice(request: Request) -> dict[str, Any]:
     return jsonable(_app(request).reprice())

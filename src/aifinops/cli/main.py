@@ -158,6 +158,24 @@ def serve(obj: Ctx, host: str, port: int) -> None:
 
 
 @cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8788, show_default=True, type=int)
+@click.option(
+    "--ledger-url", default=None, help="the aifinops server that owns the ledger (or fleet.ledger_url)"
+)
+@click.pass_obj
+def gateway(obj: Ctx, host: str, port: int, ledger_url: str | None) -> None:
+    """Run a gateway-only fleet member: records go to the ledger server, limits are shared through Redis."""
+    from aifinops.cli.serving import run_server
+
+    app = obj.open_app()
+    url = ledger_url or app.settings.fleet.ledger_url
+    if not url:
+        raise click.UsageError("give --ledger-url or set fleet.ledger_url in aifinops.yaml")
+    run_server(app, obj.data_dir, host, port, ledger_url=url)
+
+
+@cli.command()
 @click.option("--seed", default=42, show_default=True, type=int)
 @click.option("--days", default=90, show_default=True, type=click.IntRange(1, 730))
 @click.option("--scale", default=1.0, show_default=True, type=click.FloatRange(0.001, 100))

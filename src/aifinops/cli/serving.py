@@ -28,19 +28,33 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def build_root(app: Any, data_dir: Path, *, local: bool, emulate: bool = False) -> tuple[Any, Any, Any]:
-    """The root ASGI app, its gateway and the WAL shipper (not started)."""
-    from aifinops.api import create_server
-    from aifinops.api.asgi import RootApp
+def build_root(
+    app: Any, data_dir: Path, *, local: bool, emulate: bool = False, ledger_url: str | None = None
+) -> tuple[Any, Any, Any]:
+    """The root ASGI app, its gateway and the WAL shipper (not started).
+
+    With ``ledger_url`` this is a gateway-only fleet member: no ledger of its own, records shipped to that server.
+    """
+    from aifinops.api.asgi import RootApp, health_app
     from aifinops.gateway.audit import AuditLog
     from aifinops.gateway.proxy import Gateway
-    from aifinops.gateway.spend import ledger_spent_loader
     from aifinops.gateway.wal import Shipper, WalWriter
 
     wal_dir = data_dir / "wal"
     writer = WalWriter(wal_dir, fsync=app.settings.gateway.wal_fsync)
-    shipper = Shipper(wal_dir, app.ledger.append, writer=writer)
     audit = AuditLog(data_dir / "audit")
+    if ledger_url is not None:
+        from aifinops.gateway.fleet import HttpRecordSink, http_spent_loader
+
+        token = app.settings.fleet.token
+        shipper = Shipper(wal_dir, HttpRecordSink(ledger_url, token), writer=writer)
+        loader = http_spent_loader(ledger_url, token)
+        gateway = Gateway(app, wal=writer, local_mode=local, audit=audit, spent_loader=loader)
+        return RootApp(health_app, gateway), gateway, shipper
+    from aifinops.api import create_server
+    from aifinops.gateway.spend import ledger_spent_loader
+
+    shipper = Shipper(wal_dir, app.ledger.append, writer=writer)
     gateway = Gateway(app, wal=writer, local_mode=local, audit=audit, spent_loader=ledger_spent_loader(app))
     emulator = None
     if emulate:
@@ -52,14 +66,16 @@ def build_root(app: Any, data_dir: Path, *, local: bool, emulate: bool = False) 
     return RootApp(api, gateway, emulator), gateway, shipper
 
 
-def run_server(app: Any, data_dir: Path, host: str, port: int, *, emulate: bool = False) -> None:
+def run_server(
+    app: Any, data_dir: Path, host: str, port: int, *, emulate: bool = False, ledger_url: str | None = None
+) -> None:
     """Serve until interrupted; the WAL is shipped and the ledger closed on the way out."""
     import uvicorn
 
     local = is_loopback(host)
     if emulate:
         _point_at_emulator(app, port)
-    root, gateway, shipper = build_root(app, data_dir, local=local, emulate=emulate)
+    root, gateway, shipper = build_root(app, data_dir, local=local, emulate=emulate, ledger_url=ledger_url)
     recovered = shipper.ship_once()
     if recovered:
         click.echo(f"recovered {recovered} record(s) from the write-ahead log", err=True)
@@ -67,7 +83,7 @@ def run_server(app: Any, data_dir: Path, host: str, port: int, *, emulate: bool 
     watcher = ConfigWatcher(app, gateway)
     watcher.start()
     url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
-    announced = write_server_file(data_dir, url)
+    announced = write_server_file(data_dir, url) if ledger_url is None else data_dir / "gateway.pid"
     mode = "local mode on loopback: no API key required" if local else "listening beyond loopback"
     click.echo(
         f"aifinops serving on {url}  (dashboard /, API /api/v1, gateway /v1, metrics /metrics; {mode})",

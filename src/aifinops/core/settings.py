@@ -128,6 +128,13 @@ class GatewaySettings(_Section):
     max_body_bytes: int = Field(default=32 * 1024 * 1024, gt=0)
 
 
+class FleetSettings(_Section):
+    """Several gateway processes: where their records go, and the shared secret they present."""
+
+    ledger_url: str | None = None
+    token: str | None = None
+
+
 class Settings(_Section):
     """The whole of ``aifinops.yaml``. Every section is optional; an empty file is valid."""
 
@@ -142,10 +149,12 @@ class Settings(_Section):
     models: list[ModelRule] = Field(default_factory=list)
     agents: list[AgentCap] = Field(default_factory=list)
     guardrails: GuardrailSettings = Field(default_factory=GuardrailSettings)
+    fleet: FleetSettings = Field(default_factory=FleetSettings)
     allocation: dict[str, Any] = Field(default_factory=dict)
     alerts: dict[str, Any] = Field(default_factory=dict)
     reporting: ReportingSettings = Field(default_factory=ReportingSettings)
     redis_url: str | None = None
+    redis_prefix: str = "aifinops:"
 
     @model_validator(mode="after")
     def _unique_budget_names(self) -> Settings:

@@ -7,7 +7,9 @@ comes from a :class:`numpy.random.Generator` seeded from ``(seed, stream, keys)`
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from operator import attrgetter
@@ -101,10 +103,25 @@ def _day_records(ctx: DemoContext, day: date) -> list[UsageRecord]:
     return records
 
 
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector: a day's records hold no cycles, and its passes over the
+    hundreds of thousands of live records otherwise cost a quarter of the generation time."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def _batches(ctx: DemoContext) -> Iterator[list[UsageRecord]]:
     buffer: list[UsageRecord] = []
     for day in ctx.days():
-        buffer.extend(_day_records(ctx, day))
+        with _gc_paused():  # never across a yield: the consumer runs with the collector as it found it
+            records = _day_records(ctx, day)
+        buffer.extend(records)
         while len(buffer) >= BATCH_SIZE:
             yield buffer[:BATCH_SIZE]
             buffer = buffer[BATCH_SIZE:]

@@ -38,6 +38,7 @@ class Refused:
     rule: str
     message: str
     headers: list[tuple[bytes, bytes]] = field(default_factory=list)
+    state: dict[str, Any] | None = None  # for budgets: limit, spent, reserved and this request's worst case
 
 
 @dataclass(slots=True)
@@ -153,6 +154,7 @@ class Guard:
                 "request_id": request_id,
                 "subject": subject,
                 "message": refusal.message,
+                "state": refusal.state,
             }
         )
         return refusal
@@ -346,6 +348,7 @@ class Guard:
                     f"{format_money(from_nano(refused.spent))} spent, {format_money(from_nano(refused.reserved))} reserved, "
                     f"this request may cost up to {format_money(from_nano(refused.amount))}; it resets at {reset}",
                     [(b"retry-after", str(retry).encode()), (b"x-aifinops-budget", rule.name.encode())],
+                    {"limit": refused.limit, "spent": refused.spent, "reserved": refused.reserved, "worst": refused.amount},
                 )
         label = refused.key.split(":")[1] if refused.key.startswith("agent:") else refused.key
         return Refused(

@@ -100,7 +100,7 @@ class Gateway:
         self.sink: Callable[[Any], None] | None = None  # extra observer of records (tests, live views)
         self._session: aiohttp.ClientSession | None = None
         self.audit = audit or AuditLog(None)
-        self.counters = counters or make_counters(app.settings.redis_url)
+        self.counters = counters or make_counters(app.settings.redis_url, app.settings.redis_prefix)
         self.guard = Guard(Policy(), self.counters, self.catalog, self.audit, spent_loader)
         self.reload(app.settings)
 

@@ -19,6 +19,6 @@ __all__ = [
 ]
 
 
-def make_counters(redis_url: str | None) -> Counters:
+def make_counters(redis_url: str | None, prefix: str = "aifinops:") -> Counters:
     """Shared counters in Redis when ``redis_url`` is set, else counters of this process in memory."""
-    return RedisCounters(redis_url) if redis_url else MemoryCounters()
+    return RedisCounters(redis_url, prefix=prefix) if redis_url else MemoryCounters()

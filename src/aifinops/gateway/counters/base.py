@@ -123,7 +123,8 @@ class Counters(Protocol):
         ...
 
     async def charge(self, key: str, capacity: float, refill_per_second: float, amount: float) -> None:
-        """Take ``amount`` without checking (the bucket may go negative): usage known only afterwards."""
+        """Take ``amount`` without checking (the bucket may go negative): usage known only afterwards.
+        A negative ``amount`` gives tokens back, up to ``capacity``."""
         ...
 
     async def incr_limited(self, key: str, amount: int, limit: int, ttl: float) -> tuple[bool, int]:

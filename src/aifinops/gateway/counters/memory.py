@@ -175,7 +175,7 @@ class MemoryCounters:
                     return math.inf
                 if tokens < amount:
                     return (amount - tokens) / rate
-            self._buckets[key] = [tokens - amount, now, capacity, rate]
+            self._buckets[key] = [min(capacity, tokens - amount), now, capacity, rate]
             return 0.0
 
     # -- limited counters and maps -----------------------------------------------------------------

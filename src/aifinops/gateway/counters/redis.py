@@ -159,7 +159,7 @@ if ARGV[4] == '1' then
   if amount > cap then return 'inf' end
   if tokens < amount then return string.format('%.17g', (amount - tokens) / rate) end
 end
-tokens = tokens - amount
+tokens = math.min(cap, tokens - amount)
 redis.call('HSET', KEYS[1], 't', string.format('%.17g', tokens), 'ts', string.format('%.17g', now))
 redis.call('PEXPIRE', KEYS[1], math.ceil((cap - tokens) / rate * 1000) + tonumber(ARGV[5]))
 return '0'
