@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
@@ -39,27 +40,37 @@ _TOOL_RESULT = {"support-agent": 2500.0, "research-agent": 9000.0}
 _SUB_AGENT = {"gpt-5": "gpt-5-mini", "gpt-5.4": "gpt-5.4-mini"}
 
 
-def _support_plan(rng: np.random.Generator, mix: tuple[tuple[str, float], ...]) -> list[Call]:
-    main = str(rng.choice([m for m, _ in mix], p=[p for _, p in mix]))
+def _pick(r: random.Random, mix: tuple[tuple[str, float], ...]) -> str:
+    """A model drawn from a (model, share) mix."""
+    u = r.random() * sum(p for _, p in mix)
+    for model, p in mix:
+        u -= p
+        if u < 0:
+            return model
+    return mix[-1][0]
+
+
+def _support_plan(r: random.Random, mix: tuple[tuple[str, float], ...]) -> list[Call]:
+    main = _pick(r, mix)
     plan: list[Call] = [(main, -1, "plan", None, "seq")]
-    for _ in range(1 + int(rng.binomial(3, 0.4))):
-        tool_model = main if rng.random() < 0.6 else "claude-haiku-4-5"
-        plan.append((tool_model, 0, "tool", str(rng.choice(_SUPPORT_TOOLS)), "seq"))
-        if rng.random() < 0.2:
+    for _ in range(1 + sum(r.random() < 0.4 for _ in range(3))):
+        tool_model = main if r.random() < 0.6 else "claude-haiku-4-5"
+        plan.append((tool_model, 0, "tool", r.choice(_SUPPORT_TOOLS), "seq"))
+        if r.random() < 0.2:
             plan.append(("gpt-4.1-mini", len(plan) - 1, "summarize", "search_kb", "seq"))
     plan.append((main, 0, "reply", None, "last"))
     return plan
 
 
-def _research_plan(rng: np.random.Generator, mix: tuple[tuple[str, float], ...]) -> list[Call]:
+def _research_plan(r: random.Random, mix: tuple[tuple[str, float], ...]) -> list[Call]:
     lead = mix[0][0]
     plan: list[Call] = [(lead, -1, "plan", None, "seq")]
-    for _ in range(int(rng.integers(2, 5))):
+    for _ in range(r.randint(2, 4)):
         plan.append((_SUB_AGENT[lead], 0, "sub-agent", None, "par"))
         sub = len(plan) - 1
-        for _ in range(int(rng.integers(1, 6))):
-            model = "o4-mini" if rng.random() < 0.4 else "gpt-4.1-mini"
-            plan.append((model, sub, "tool", str(rng.choice(_RESEARCH_TOOLS)), "seq"))
+        for _ in range(r.randint(1, 5)):
+            model = "o4-mini" if r.random() < 0.4 else "gpt-4.1-mini"
+            plan.append((model, sub, "tool", r.choice(_RESEARCH_TOOLS), "seq"))
     plan.append((lead, 0, "report", None, "last"))
     return plan
 
@@ -75,9 +86,7 @@ def _runaway_plan(mix: tuple[tuple[str, float], ...]) -> list[Call]:
     return plan
 
 
-def _times(
-    rng: np.random.Generator, plan: list[Call], t0: float, latency: list[float]
-) -> list[tuple[float, float]]:
+def _times(r: random.Random, plan: list[Call], t0: float, latency: list[float]) -> list[tuple[float, float]]:
     """Start and end (seconds since midnight) of each call, following the plan's timing rules."""
     spans: list[tuple[float, float]] = []
     subtree_end: list[float] = []
@@ -86,13 +95,13 @@ def _times(
         if parent < 0:
             begin = t0
         elif timing == "par":
-            begin = spans[parent][1] + float(rng.uniform(0.05, 0.3))
+            begin = spans[parent][1] + r.uniform(0.05, 0.3)
         elif timing == "last":
-            begin = max(subtree_end) + float(rng.uniform(0.2, 1.5))
+            begin = max(subtree_end) + r.uniform(0.2, 1.5)
         else:
             prev = last_child.get(parent)
             ready = subtree_end[prev] if prev is not None else spans[parent][1]
-            begin = ready + float(rng.uniform(0.2, 1.5))
+            begin = ready + r.uniform(0.2, 1.5)
         end = begin + latency[k] / 1000.0
         spans.append((begin, end))
         subtree_end.append(end)
@@ -113,8 +122,11 @@ def agent_day(ctx: DemoContext, feature: Feature, day: date) -> list[UsageRecord
     hours = np.repeat(np.arange(24, dtype=float), counts)
     starts = np.sort(hours * 3600.0 + rng.random(hours.size) * 3600.0).tolist()
     base = ctx.day_start(day)
+    # Workflow shapes and timings take many small draws: Python's generator (seeded from the day's
+    # stream) makes them an order of magnitude faster than numpy's scalar calls.
+    r = random.Random(int(rng.integers(2**63)))
     plan_of = _research_plan if research else _support_plan
-    plans = [plan_of(rng, ctx.model_mix(feature, base + timedelta(seconds=t0))) for t0 in starts]
+    plans = [plan_of(r, ctx.model_mix(feature, base + timedelta(seconds=t0))) for t0 in starts]
     names = [f"w{k}" for k in range(len(starts))]
     loop_start, loop_end = ctx.incidents["runaway-agent-loop"]
     if research and loop_start.date() == day:
@@ -149,6 +161,10 @@ def agent_day(ctx: DemoContext, feature: Feature, day: date) -> list[UsageRecord
         if env == "dev":
             user = f"dev-{feature.team}-{1 + people[w] % 4}"
         customer = TENANTS[tenants[w]][0] if feature.customers else None
+        api_key = f"{feature.team}-{env}"
+        depths: list[int] = []
+        for _, parent, _, _, _ in plan:
+            depths.append(depths[parent] + 1 if parent >= 0 else 0)
         runaway = name == "runaway"
         history = 0  # tokens of earlier outputs and tool results that later calls carry
         seen: set[str] = set()
@@ -180,16 +196,11 @@ def agent_day(ctx: DemoContext, feature: Feature, day: date) -> list[UsageRecord
                 (t0 + k * step, t0 + k * step + min(c[5] / 1000.0, step * 0.9)) for k, c in enumerate(calls)
             ]
         else:
-            spans = _times(rng, plan, t0, [c[5] for c in calls])
+            spans = _times(r, plan, t0, [c[5] for c in calls])
         wf_spans = span_ids[pos : pos + len(plan)]
         for k, ((mid, parent, step_name, tool, _), (model, ti, tc, t5, t1, _), (b, e)) in enumerate(
             zip(plan, calls, spans, strict=True)
         ):
-            depth = 0
-            p = parent
-            while p >= 0:
-                depth += 1
-                p = plan[p][1]
             rec_tags = {**tags, "step": step_name}
             if tool:
                 rec_tags["tool"] = tool
@@ -220,13 +231,13 @@ def agent_day(ctx: DemoContext, feature: Feature, day: date) -> list[UsageRecord
                     environment=env,
                     use_case=feature.use_case,
                     user=user,
-                    api_key=f"{feature.team}-{env}",
+                    api_key=api_key,
                     tags=rec_tags,
                     trace_id=trace_ids[w],
                     span_id=wf_spans[k],
                     parent_span_id=wf_spans[parent] if parent >= 0 else None,
                     workflow=feature.use_case,
-                    depth=depth,
+                    depth=depths[k],
                     attempt=1,
                     cache_hit=tc > 0,
                     status="ok",

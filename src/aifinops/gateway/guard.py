@@ -247,6 +247,14 @@ class Guard:
             for bucket, per_minute, amount, what in checks:
                 capacity = per_minute * limit.burst
                 wait = await self.counters.take(bucket, capacity, per_minute / 60.0, amount)
+                if math.isinf(wait):
+                    return Refused(
+                        429,
+                        "rate_limit",
+                        rule.label,
+                        f"rate limit {rule.label!r}: this request may use {amount:,.0f} tokens, more than the "
+                        f"{capacity:,.0f} {what} the limit allows at once; lower max_tokens",
+                    )
                 if wait > 0:
                     retry = max(1, math.ceil(wait))
                     return Refused(
@@ -348,7 +356,12 @@ class Guard:
                     f"{format_money(from_nano(refused.spent))} spent, {format_money(from_nano(refused.reserved))} reserved, "
                     f"this request may cost up to {format_money(from_nano(refused.amount))}; it resets at {reset}",
                     [(b"retry-after", str(retry).encode()), (b"x-aifinops-budget", rule.name.encode())],
-                    {"limit": refused.limit, "spent": refused.spent, "reserved": refused.reserved, "worst": refused.amount},
+                    {
+                        "limit": refused.limit,
+                        "spent": refused.spent,
+                        "reserved": refused.reserved,
+                        "worst": refused.amount,
+                    },
                 )
         label = refused.key.split(":")[1] if refused.key.startswith("agent:") else refused.key
         return Refused(

@@ -9,6 +9,7 @@ import pytest
 
 from aifinops.gateway.counters import Claim, Counters, RedisCounters
 
+from .conftest import delete_prefix, unique_prefix
 from .timing import check_wait, surely_after, surely_before, timed
 
 pytestmark = pytest.mark.anyio
@@ -57,6 +58,15 @@ async def test_charge_goes_negative_and_delays_the_next_take(counters: Counters)
     await counters.charge("b", 2, 10, 1)
     wait, at = await timed(counters.take("b", 2, 10, 1))
     check_wait(wait, 0.5, origin, at)
+
+
+async def test_a_negative_charge_gives_tokens_back_up_to_capacity(counters: Counters) -> None:
+    assert await counters.take("b", 4, 0.01, 3) == 0.0
+    await counters.charge("b", 4, 0.01, -2)
+    assert await counters.take("b", 4, 0.01, 3) == 0.0
+    await counters.charge("b", 4, 0.01, -100)
+    assert await counters.take("b", 4, 0.01, 4) == 0.0
+    assert await counters.take("b", 4, 0.01, 1) > 90  # the refund stopped at capacity
 
 
 async def test_more_than_capacity_never_fits(counters: Counters) -> None:
@@ -131,9 +141,16 @@ async def test_maps(counters: Counters) -> None:
     assert surely_after(last, at, 0.3) and gone is None
 
 
-async def test_redis_keys_stay_under_the_prefix_and_expire(counters: Counters) -> None:
-    if not isinstance(counters, RedisCounters):
-        pytest.skip("Redis key layout")
+async def test_redis_keys_stay_under_the_prefix_and_expire(redis_url: str) -> None:
+    counters = RedisCounters(redis_url, prefix=unique_prefix())
+    try:
+        await _exercise_every_primitive(counters)
+    finally:
+        await delete_prefix(counters)
+        await counters.aclose()
+
+
+async def _exercise_every_primitive(counters: RedisCounters) -> None:
     tag = counters.prefix.split(":")[-2]  # unique to this test
     key = f"budget:{tag}"
     await counters.ensure_spent(key, 5, ttl=60)

@@ -6,13 +6,16 @@ import asyncio
 import random
 import subprocess
 import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
-from aifinops.gateway.counters import NANO, Claim, Counters, RedisCounters, Refusal
+from aifinops.gateway.counters import NANO, Claim, Counters, MemoryCounters, RedisCounters, Refusal
 
 from .conftest import delete_prefix, unique_prefix
+from .timing import timed
 
 pytestmark = pytest.mark.anyio
 
@@ -93,3 +96,33 @@ async def _usage_and_cleanup(url: str, prefix: str) -> tuple[int, int]:
     finally:
         await delete_prefix(counters)
         await counters.aclose()
+
+
+async def test_many_expired_holds_are_purged_at_once(counters: Counters) -> None:
+    claim = Claim("k", 1_200, 1)
+    results, origin = await timed(
+        asyncio.gather(*(counters.reserve(f"r{i}", [claim], ttl=0.3) for i in range(1_200)))
+    )
+    assert all(r is None for r in results)
+    await asyncio.sleep(max(0.0, 0.3 - (time.monotonic() - origin.end)) + 0.05)
+    assert await counters.reserve("all", [Claim("k", 1_200, 1_200)], ttl=30) is None
+    assert await counters.usage("k") == (0, 1_200)
+
+
+def test_memory_counters_are_exact_across_threads() -> None:
+    counters = MemoryCounters()
+    claim = Claim("k", 137, 1)
+
+    def worker(t: int) -> int:
+        async def run() -> int:
+            results = await asyncio.gather(
+                *(counters.reserve(f"{t}-{i}", [claim], ttl=60) for i in range(250))
+            )
+            return sum(r is None for r in results)
+
+        return asyncio.run(run())
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        admitted = list(pool.map(worker, range(4)))
+    assert sum(admitted) == 137
+    assert asyncio.run(counters.usage("k")) == (0, 137)
