@@ -253,6 +253,32 @@ class App:
                 return found[0]
         raise NotFound(f"no record with id {record_id!r}")
 
+    def simulate_policy(
+        self, settings: Settings, *, since: datetime | None = None, until: datetime | None = None
+    ) -> list[dict[str, Any]]:
+        """Replay the ledger's records through another configuration's guardrails (a dry run)."""
+        from aifinops.budgets.policy import compile_policy
+        from aifinops.budgets.simulate import simulate
+        from aifinops.ledger.convert import table_to_records
+
+        policy = compile_policy(
+            settings.budgets, settings.rate_limits, settings.models, settings.agents, settings.guardrails
+        )
+        clauses, params = [], []
+        if since is not None:
+            clauses.append("charge_period_start >= ?")
+            params.append(since)
+        if until is not None:
+            clauses.append("charge_period_start < ?")
+            params.append(until)
+        where = ("WHERE " + " AND ".join(clauses) if clauses else "") + " ORDER BY charge_period_start"
+
+        def records() -> Any:
+            for table in self.ledger.iter_batches(where, params):
+                yield from table_to_records(table)
+
+        return simulate(records(), policy, self.catalog)
+
     def dimensions(self) -> list[str]:
         """The columns a report can group by (any other name is a tag key)."""
         return list(DIMENSIONS)

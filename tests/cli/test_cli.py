@@ -139,3 +139,25 @@ def test_demo_without_serving(run) -> None:
     assert len(rows) >= 6 and all(r["cost"] is not None for r in rows)
     again = run("demo", "--days", "2", "--scale", "0.02", "--no-serve")
     assert "0 records added" in again.stderr
+
+
+def test_policy_validate_and_simulate(run, tmp_path: Path) -> None:
+    good = tmp_path / "policy.yaml"
+    good.write_text(
+        "budgets:\n  - {name: tiny, period: day, amount: 0.01, hard: true}\n"
+        "models:\n  - {scope: {team: legal}, deny: ['claude-opus-*'], route: {'claude-opus-*': claude-sonnet-4-6}}\n"
+    )
+    summary = _json(run("policy", "validate", str(good), "--format", "json"))
+    assert summary["valid"] and summary["hard_budgets"] == 1 and summary["warnings"] == []
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("budgets:\n  - {name: x, amount: 5, period: fortnight}\n")
+    result = run("policy", "validate", str(bad), ok=False)
+    assert result.exit_code == 1 and "bad.yaml:2: budgets[0].period" in result.stderr
+    run("demo", "--days", "3", "--scale", "0.05", "--no-serve")
+    findings = _json(run("policy", "simulate", str(good), "--since", "4d", "--format", "json"))
+    kinds = {f["kind"] for f in findings}
+    assert "budget" in kinds and "budget_alert" in kinds
+    blocked = next(f for f in findings if f["kind"] == "budget")
+    assert blocked["calls_blocked"] > 0 and Decimal(blocked["cost_not_spent"]) > 0
+    table = run("policy", "simulate", str(good), "--since", "4d").stdout
+    assert "blocked" in table

@@ -293,6 +293,98 @@ def prices_show(obj: Ctx, model: str, provider: str | None, fmt: str) -> None:
     print_price(info)
 
 
+@cli.group(cls=_Group)
+def policy() -> None:
+    """Guardrail policy checks and dry runs."""
+
+
+@policy.command("validate")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@_format_option
+@click.pass_obj
+def policy_validate(obj: Ctx, file: Path, fmt: str) -> None:
+    """Check FILE (an aifinops.yaml): errors name the line and field; exit status 1 when invalid."""
+    from aifinops.core.settings import load_settings
+    from aifinops.pricing import load_catalog
+
+    settings = load_settings(file)
+    catalog = load_catalog(settings.prices, settings.discounts)
+    warnings = [
+        f"models: route target {to!r} has no price in the catalog"
+        for rule in settings.models
+        for to in rule.route.values()
+        if catalog.resolve(to) is None
+    ]
+    summary = {
+        "file": str(file),
+        "valid": True,
+        "budgets": len(settings.budgets),
+        "hard_budgets": sum(b.hard for b in settings.budgets),
+        "rate_limits": len(settings.rate_limits),
+        "model_rules": len(settings.models),
+        "agent_caps": len(settings.agents),
+        "keys": len(settings.keys),
+        "warnings": warnings,
+    }
+    emit(summary, fmt)
+
+
+@policy.command("simulate")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--since", default="30d", show_default=True)
+@click.option("--until", default=None)
+@_format_option
+@click.pass_obj
+def policy_simulate(obj: Ctx, file: Path, since: str, until: str | None, fmt: str) -> None:
+    """Dry-run FILE's guardrails over the ledger: what would have been blocked, routed or clamped."""
+    from aifinops.core.settings import load_settings
+
+    settings = load_settings(file)
+    app = obj.open_app()
+    try:
+        findings = app.simulate_policy(
+            settings,
+            since=parse_time(since, name="since"),
+            until=parse_time(until, name="until") if until else None,
+        )
+    finally:
+        app.close()
+    if fmt != "table":
+        emit(findings, fmt)
+        return
+    if not findings:
+        click.echo("the policy would not have acted on any record in this period")
+        return
+    rows = [
+        {"kind": f["kind"], "rule": f["rule"], "what would have happened": _finding_text(f)} for f in findings
+    ]
+    emit(rows, fmt, title=f"policy dry run since {since}")
+
+
+def _finding_text(f: dict[str, Any]) -> str:
+    from aifinops.core.money import format_money
+
+    kind = f["kind"]
+    if kind == "budget":
+        return (
+            f"blocked {f['calls_blocked']:,} calls ({format_money(f['cost_not_spent'])} not spent) in "
+            f"{f['periods']} period(s), first at {f['first_block']:%Y-%m-%d %H:%M}"
+        )
+    if kind == "budget_alert":
+        return f"{f['threshold']:.0%} alert first at {f['first_crossed']:%Y-%m-%d %H:%M}"
+    if kind == "model_policy":
+        return (
+            f"{f['calls_denied']:,} calls denied ({f['routed']:,} routed, {f['refused']:,} refused), saving "
+            f"{format_money(f['saving'])}; {f['over_max_tokens']:,} calls over max_tokens"
+        )
+    if kind == "rate_limit":
+        return f"{f['refused_per_minute']:,} calls over the per-minute limit, {f['refused_per_day']:,} over the per-day limit"
+    return (
+        f"{f['refused_calls']:,} calls refused in {f['workflows']:,} workflow(s), "
+        f"{format_money(f['cost_avoided'])} avoided"
+    )
+
+
 @cli.command()
 @_format_option
 @click.pass_obj
