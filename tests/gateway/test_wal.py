@@ -115,3 +115,16 @@ def test_kill_9_loses_no_complete_line_and_open_streams_become_interrupted(tmp_p
     # every complete record the child wrote came through, in order, with no gap
     numbers = [r for r in sink.records if r.record_id != rec("stream-1").record_id]
     assert [r.record_id for r in numbers] == [rec(i).record_id for i in range(len(numbers))]
+
+
+def test_shipping_reads_bounded_chunks(tmp_path: Path) -> None:
+    writer = WalWriter(tmp_path)
+    batches: list[int] = []
+    shipper = Shipper(tmp_path, lambda batch: batches.append(len(batch)), writer=writer, chunk_bytes=4_000)
+    for i in range(200):
+        writer.record(rec(i))
+    assert shipper.ship_once() == 200
+    assert len(batches) > 5 and max(batches) < 200  # many small passes, not one read of everything
+    writer.close()
+    shipper.ship_once()
+    assert not list(tmp_path.glob("*.wal"))

@@ -30,7 +30,7 @@ from aifinops.core.serde import dumps_record, record_from_dict
 
 __all__ = ["WalWriter", "Shipper", "interrupted"]
 
-_SEGMENT_BYTES = 64 * 1024 * 1024
+_SEGMENT_BYTES = 16 * 1024 * 1024
 
 
 class WalWriter:
@@ -119,9 +119,11 @@ class Shipper:
         writer: WalWriter | None = None,
         interval: float = 0.2,
         batch: int = 5_000,
+        chunk_bytes: int = 4 * 1024 * 1024,
     ) -> None:
         self.directory = directory
         directory.mkdir(parents=True, exist_ok=True)
+        self.chunk_bytes = chunk_bytes
         self.sink = sink
         self.writer = writer
         self.interval = interval
@@ -157,39 +159,53 @@ class Shipper:
 
     # -- one pass -------------------------------------------------------------------------------
     def ship_once(self) -> int:
-        """Ship everything written so far; returns how many records went to the sink."""
+        """Ship everything written so far, a bounded chunk at a time; returns how many records went to the sink."""
         with self._ship_lock:
-            state = self._load_state()
-            offsets: dict[str, int] = state["offsets"]
-            open_streams: dict[str, list[Any]] = state["open"]
-            records: list[UsageRecord] = []
-            finished: list[Path] = []
-            for segment in sorted(self.directory.glob("*.wal")):
-                active = self._active(segment)
-                offset = offsets.get(segment.name, 0)
-                with open(segment, "rb") as fh:
-                    fh.seek(offset)
-                    data = fh.read()
-                end = data.rfind(b"\n") + 1  # a trailing partial line is unfinished (or cut by a crash)
-                pid = _segment_pid(segment)
-                for line in data[:end].splitlines():
-                    self._entry(line, segment, pid, records, open_streams)
-                offsets[segment.name] = offset + end
-                if not active:
-                    finished.append(segment)
-            live = {p for p in (_segment_pid(s) for s in self.directory.glob("*.wal") if self._active(s))}
+            total = 0
+            while True:
+                shipped, more = self._pass()
+                total += shipped
+                if not more:
+                    break
+            self.shipped += total
+            return total
+
+    def _pass(self) -> tuple[int, bool]:
+        """Read at most ``chunk_bytes`` of each segment, ship it, checkpoint. ``more``: data is left to read."""
+        state = self._load_state()
+        offsets: dict[str, int] = state["offsets"]
+        open_streams: dict[str, list[Any]] = state["open"]
+        records: list[UsageRecord] = []
+        finished: list[Path] = []
+        more = False
+        for segment in sorted(self.directory.glob("*.wal")):
+            active = self._active(segment)
+            offset = offsets.get(segment.name, 0)
+            with open(segment, "rb") as fh:
+                fh.seek(offset)
+                data = fh.read(self.chunk_bytes)
+            end = data.rfind(b"\n") + 1  # a trailing partial line is unfinished (or cut by a crash)
+            pid = _segment_pid(segment)
+            for line in data[:end].splitlines():
+                self._entry(line, segment, pid, records, open_streams)
+            offsets[segment.name] = offset + end
+            if len(data) == self.chunk_bytes:
+                more = True
+            elif not active:
+                finished.append(segment)
+        if not more:  # every segment read to its end: streams of dead processes will never end
+            live = {_segment_pid(s) for s in self.directory.glob("*.wal") if self._active(s)}
             for stream_id, (pid, rec) in list(open_streams.items()):
                 if pid not in live and pid != os.getpid():
                     records.append(interrupted(record_from_dict(rec)))
                     del open_streams[stream_id]
-            for start in range(0, len(records), self.batch):
-                self.sink(records[start : start + self.batch])
-            for segment in finished:
-                segment.unlink(missing_ok=True)
-                offsets.pop(segment.name, None)
-            self._save_state(state)
-            self.shipped += len(records)
-            return len(records)
+        for start in range(0, len(records), self.batch):
+            self.sink(records[start : start + self.batch])
+        for segment in finished:
+            segment.unlink(missing_ok=True)
+            offsets.pop(segment.name, None)
+        self._save_state(state)
+        return len(records), more
 
     def _entry(
         self,
