@@ -259,3 +259,26 @@ def test_where_globs_and_tags_with_several_values(ledger: DuckDBLedger) -> None:
         ledger.rollup(RollupQuery(where={"tag:tier": ["p*", "free"], "model": "claude-*"}))[0]["requests"]
         == 2
     )
+
+
+def test_rollup_can_ask_for_some_metrics_only(ledger: DuckDBLedger) -> None:
+    ledger.append([rec(i, team="a") for i in range(3)])
+    (row,) = ledger.rollup(RollupQuery(by=("team",), metrics=("requests",)))
+    assert row == {"team": "a", "cost": Decimal("0.00135"), "requests": 3}
+    with pytest.raises(InputError, match="unknown metric"):
+        ledger.rollup(RollupQuery(metrics=("vibes",)))
+
+
+def test_period_boundaries_are_utc_for_every_grain(ledger: DuckDBLedger) -> None:
+    from datetime import UTC, datetime
+
+    at = datetime(2026, 3, 31, 23, 59, 59, 999999, tzinfo=UTC)  # a Tuesday, last instant of March
+    ledger.append([rec(1, at=at)])
+    want = {
+        "hour": datetime(2026, 3, 31, 23, tzinfo=UTC),
+        "day": datetime(2026, 3, 31, tzinfo=UTC),
+        "week": datetime(2026, 3, 30, tzinfo=UTC),
+        "month": datetime(2026, 3, 1, tzinfo=UTC),
+    }
+    for grain, expected in want.items():
+        assert ledger.rollup(RollupQuery(grain=grain))[0]["period"] == expected, grain

@@ -75,6 +75,7 @@ class RollupQuery:
     sources: str = "authoritative"
     order_by: str = "cost"
     limit: int | None = None
+    metrics: tuple[str, ...] | None = None  # a subset of METRICS (``cost`` always included); None: all
 
 
 @dataclass(frozen=True, slots=True)
