@@ -14,15 +14,7 @@ from aifinops.demo.company import (
     TRAINING_JOBS,
     anchor_of,
 )
-
-HOSTED = {
-    "openai": {"gpt-4o", "gpt-4o-mini", "gpt-4.1", "gpt-4.1-mini", "gpt-5", "gpt-5-mini", "o4-mini",
-               "text-embedding-3-small"},
-    "anthropic": {"claude-sonnet-4-5", "claude-haiku-4-5", "claude-opus-4-1"},
-    "google": {"gemini-2.5-flash", "gemini-2.5-pro"},
-    "mistral": {"mistral-large-latest"},
-    "deepseek": {"deepseek-chat"},
-}  # fmt: skip
+from aifinops.pricing import shipped_catalog
 
 
 def test_tables_reference_each_other() -> None:
@@ -44,10 +36,34 @@ def test_tables_reference_each_other() -> None:
         assert incident.team in teams and (incident.feature in names or incident.feature in jobs)
 
 
-def test_hosted_models_are_catalog_ids() -> None:
-    for provider, ids in HOSTED.items():
-        assert {m.id for m in MODELS.values() if m.provider == provider} == ids
-    assert {m.id for m in MODELS.values() if m.reasoning} == {"gpt-5", "gpt-5-mini", "o4-mini"}
+def test_hosted_models_have_shipped_prices() -> None:
+    catalog = shipped_catalog()
+    hosted = [m for m in MODELS.values() if m.provider != "self-hosted"]
+    assert len({m.provider for m in hosted}) >= 5
+    end = datetime(2026, 3, 1, tzinfo=UTC)
+    for model in hosted:
+        for at in (end, end - timedelta(days=90)):
+            assert catalog.resolve(model.id, model.provider, at=at) is not None, (model.id, at)
+    # reasoning tokens only where the model reasons: the gpt-5 family and the o-series
+    for model in hosted:
+        assert model.reasoning == (model.provider == "openai" and model.id.startswith(("gpt-5", "o"))), (
+            model.id
+        )
+
+
+def test_migrations_move_to_other_models() -> None:
+    migrated = [f for f in FEATURES if f.migration is not None]
+    assert len(migrated) >= 3
+    for f in migrated:
+        before, after = dict(f.migration.previous), dict(f.models)
+        assert all(m in MODELS for m in before) and abs(sum(before.values()) - 1.0) < 1e-9
+        assert set(before) != set(after) and f.migration.description
+        # inside the default 90 days, before the last fortnight (where the incidents are)
+        assert 14 < f.migration.days_before_end < 90
+    # some features still run the older models beside the new ones
+    current = {m for f in FEATURES for m, _ in f.models}
+    assert {"claude-sonnet-4-5", "gpt-4.1", "gpt-4o-mini"} <= current
+    assert {"gpt-5.4", "claude-opus-4-6", "claude-sonnet-4-6"} <= current
 
 
 def test_incident_windows_count_back_from_the_last_midnight() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import inspect
 import json
 from collections import Counter
@@ -200,10 +201,20 @@ def test_batches_are_lazy_and_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     sizes = []
     last = None
     for batch in data.batches:
+        assert gc.isenabled()  # generation pauses the collector, never the consumer's code
         sizes.append(len(batch))
         assert last is None or last <= batch[0].charge_period_start
         last = batch[-1].charge_period_start
     assert len(sizes) > 2 and set(sizes[:-1]) == {500} and 0 < sizes[-1] <= 500
+
+
+def test_generation_leaves_a_disabled_collector_disabled() -> None:
+    gc.disable()
+    try:
+        assert sum(len(b) for b in generate(3, days=2, end=END, scale=0.02).batches) > 0
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
 
 
 def test_default_end_is_the_current_hour() -> None:

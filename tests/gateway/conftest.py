@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -11,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import uvicorn
 
@@ -92,3 +95,32 @@ def gw(emu: RunningEmulator, tmp_path: Path) -> Iterator[RunningGateway]:
     """A gateway with no virtual keys (local pass-through mode) in front of the emulator."""
     with serve_gateway(upstreams(emu), tmp_path) as running:
         yield running
+
+
+def spawn_aifinops(args: list[str], port: int, *, ready: str = "/healthz") -> subprocess.Popen:
+    """Start ``python -m aifinops ARGS`` as a real process and wait until it answers on ``port``."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "aifinops", *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}{ready}", timeout=1).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            pass
+        assert proc.poll() is None, proc.stderr.read()
+        time.sleep(0.05)
+    proc.kill()
+    raise AssertionError(f"aifinops {' '.join(args)} did not start")
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on (yet)."""
+    sock = free_socket()
+    port = sock.getsockname()[1]
+    sock.close()
+    return port

@@ -14,41 +14,18 @@ from pathlib import Path
 
 import aiohttp
 import duckdb
-import httpx
 import pytest
 
 from aifinops.core.records import make_record_id
 from tests.emulators.conftest import RunningEmulator
-from tests.gateway.conftest import free_socket, upstreams
+from tests.gateway.conftest import free_port, spawn_aifinops, upstreams
 
 pytestmark = pytest.mark.slow
 
 
 def _start(config: Path, data: Path, port: int) -> subprocess.Popen:
-    cmd = [
-        sys.executable,
-        "-m",
-        "aifinops",
-        "--config",
-        str(config),
-        "--data-dir",
-        str(data),
-        "serve",
-        "--port",
-        str(port),
-    ]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            pass
-        assert proc.poll() is None, proc.stderr.read()
-        time.sleep(0.05)
-    proc.kill()
-    raise AssertionError("server did not start")
+    args = ["--config", str(config), "--data-dir", str(data), "serve", "--port", str(port)]
+    return spawn_aifinops(args, port, ready="/readyz")
 
 
 async def _load(port: int, seconds: float, ok_ids: list[str], kill_at: float, proc: subprocess.Popen) -> int:
@@ -87,9 +64,7 @@ def test_kill_9_under_load_loses_no_served_request(emulator: RunningEmulator, tm
     config = tmp_path / "aifinops.yaml"
     config.write_text(upstreams(emulator))
     data = tmp_path / "data"
-    sock = free_socket()
-    port = sock.getsockname()[1]
-    sock.close()
+    port = free_port()
     proc = _start(config, data, port)
     ok_ids: list[str] = []
     asyncio.run(_load(port, seconds=2.0, ok_ids=ok_ids, kill_at=1.2, proc=proc))
@@ -114,9 +89,7 @@ def test_cli_goes_through_a_running_server(emulator: RunningEmulator, tmp_path: 
     config = tmp_path / "aifinops.yaml"
     config.write_text(upstreams(emulator))
     data = tmp_path / "data"
-    sock = free_socket()
-    port = sock.getsockname()[1]
-    sock.close()
+    port = free_port()
     proc = _start(config, data, port)
     try:
         env = {**os.environ}

@@ -7,7 +7,6 @@ import asyncio
 import os
 import signal
 import subprocess
-import sys
 import time
 import uuid
 from decimal import Decimal
@@ -19,7 +18,7 @@ import httpx
 import pytest
 
 from tests.emulators.conftest import serve_emulator
-from tests.gateway.conftest import free_socket, upstreams
+from tests.gateway.conftest import free_port, spawn_aifinops, upstreams
 
 pytestmark = pytest.mark.slow
 
@@ -39,31 +38,8 @@ if not _redis_up():
     pytest.skip("no Redis on 127.0.0.1:6379", allow_module_level=True)
 
 
-def _port() -> int:
-    sock = free_socket()
-    port = sock.getsockname()[1]
-    sock.close()
-    return port
-
-
 def _spawn(args: list[str], port: int) -> subprocess.Popen:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "aifinops", *args],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            pass
-        assert proc.poll() is None, proc.stderr.read()
-        time.sleep(0.05)
-    proc.kill()
-    raise AssertionError("process did not start")
+    return spawn_aifinops(args, port)
 
 
 def _stop(proc: subprocess.Popen) -> None:
@@ -112,7 +88,7 @@ def test_two_gateways_one_redis_budget_is_never_overshot(tmp_path: Path) -> None
             + f"redis_url: redis://127.0.0.1:6379/0\nredis_prefix: '{prefix}'\n"
             + f"budgets:\n  - {{name: fleet-day, period: day, amount: {budget}, hard: true}}\n"
         )
-        port_a, port_b = _port(), _port()
+        port_a, port_b = free_port(), free_port()
         server = _spawn(
             ["--config", str(config), "--data-dir", str(tmp_path / "a"), "serve", "--port", str(port_a)],
             port_a,
@@ -177,7 +153,7 @@ def test_a_killed_gateway_frees_its_reservations_when_they_expire(tmp_path: Path
             + "guardrails: {reservation_ttl_seconds: 2}\n"
             + "budgets:\n  - {name: small, period: day, amount: 0.003, hard: true}\n"
         )
-        port_a, port_b = _port(), _port()
+        port_a, port_b = free_port(), free_port()
         server = _spawn(
             ["--config", str(config), "--data-dir", str(tmp_path / "a"), "serve", "--port", str(port_a)],
             port_a,

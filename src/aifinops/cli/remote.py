@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 
 from aifinops.core.errors import AifinopsError, InputError
+from aifinops.core.procs import pid_alive
 
 __all__ = ["Remote", "find_server", "write_server_file", "SERVER_FILE"]
 
@@ -24,16 +25,6 @@ def write_server_file(data_dir: Path, url: str) -> Path:
     return path
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def find_server(data_dir: Path) -> Remote | None:
     """The server that owns ``data_dir``'s ledger, if one is running."""
     path = data_dir / SERVER_FILE
@@ -42,7 +33,7 @@ def find_server(data_dir: Path) -> Remote | None:
         url, pid = str(info["url"]), int(info["pid"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    if not _alive(pid):
+    if not pid_alive(pid):
         return None
     remote = Remote(url)
     try:

@@ -273,14 +273,14 @@ FEATURES: tuple[Feature, ...] = (
                     "Answers moved from gpt-4o to gpt-5.4 (and Gemini 2.5 Flash to 3 Flash) after an eval "
                     "round: better grounded answers for about the same price per token.")),
     _F("query-embeddings", "search", "assistant", "acme-search", "retrieval", "ai-search", "embeddings",
-       (("text-embedding-3-large", 1.0),), 450, profile="global", context_scale=0.4, customers=True,
+       (("text-embedding-3-large", 1.0),), 400, profile="global", context_scale=0.4, customers=True,
        error_rate=0.003, operation="embeddings", category="embedding"),
     _F("doc-indexing", "search", "assistant", "acme-search", "indexing", "ai-search", "embeddings",
        (("text-embedding-3-large", 1.0),), 150, profile="nightly", context_scale=50.0, customers=True,
        environments=(("prod", 1.0),), error_rate=0.003, operation="embeddings", category="embedding"),
     # support: ticket triage (Claude Haiku, cached taxonomy prompt) and the support agent
     _F("ticket-triage", "support", "helpdesk", "acme-helpdesk", "classification", "support-deflection",
-       "chat", (("claude-haiku-4-5", 1.0),), 550, profile="global", context_scale=2.5, output_scale=0.3,
+       "chat", (("claude-haiku-4-5", 1.0),), 480, profile="global", context_scale=2.5, output_scale=0.3,
        prefix_tokens=6000, max_output=120, customers=True,
        outcome=_O("ticket_triaged", 0.95, None, "helpdesk")),
     _F("support-agent", "support", "helpdesk", "acme-helpdesk", "support-agent", "support-deflection",
@@ -291,7 +291,7 @@ FEATURES: tuple[Feature, ...] = (
                     "The agent's main loop moved to Claude Sonnet 4.6, and more conversations to Sonnet.")),
     # sales: lead scoring and email drafts for ~40 reps
     _F("lead-scoring", "sales", "revops", "crm", "lead-qualification", "ai-sdr", "chat",
-       (("gpt-4o-mini", 0.7), ("mistral-large-latest", 0.3)), 200, trace="code", context_scale=2.5,
+       (("gpt-4o-mini", 0.7), ("mistral-large-latest", 0.3)), 180, trace="code", context_scale=2.5,
        output_scale=2.0, prefix_tokens=1800, max_output=400,
        outcome=_O("lead_qualified", 0.08, "40.00", "crm")),
     _F("email-drafts", "sales", "revops", "crm", "email-drafting", "ai-sdr", "chat",
@@ -310,7 +310,7 @@ FEATURES: tuple[Feature, ...] = (
        error_rate=0.004, operation="batch", outcome=_O("product_enriched", 0.95, "0.40", "catalog")),
     # platform: the two self-hosted endpoints' traffic and the nightly eval harness (staging)
     _F("internal-chat", "platform", "ml-platform", "internal", "internal-assistant", "employee-assistant",
-       "chat", (("llama-3.1-70b-instruct", 1.0),), 650, users=600, max_output=1200,
+       "chat", (("llama-3.1-70b-instruct", 1.0),), 600, users=600, max_output=1200,
        environments=(("prod", 0.95), ("dev", 0.05)), error_rate=0.004, endpoint="llm-70b",
        outcome=_O("question_answered", 0.6, None, "app-events")),
     _F("pii-redaction", "platform", "data-privacy", "internal", "redaction", "data-privacy", "chat",

@@ -136,6 +136,8 @@ def feature_day(ctx: DemoContext, feature: Feature, day: date) -> list[UsageReco
     prompt, visible = prompt_and_output(rng, feature, n)
     if feature.name == "search-answers":
         prompt = np.where(ctx.incident_mask("prompt-bloat", day, secs), prompt * 3, prompt)
+        if feature.max_context is not None:
+            prompt = np.minimum(prompt, feature.max_context)
     if feature.kind == "embeddings":
         visible = np.zeros(n, dtype=np.int64)
     output, reasoning = reasoning_split(rng, models, visible)
@@ -185,27 +187,8 @@ def feature_day(ctx: DemoContext, feature: Feature, day: date) -> list[UsageReco
         np.where(failed, 0, reasoning).tolist(), lat.tolist(), (hit & ~no_input).tolist(), failed.tolist(),
         errors.tolist(), customers, users, traces, spans, strict=True,
     )  # fmt: skip
-    for i, (
-        rid,
-        start,
-        end,
-        env,
-        mid,
-        ti,
-        tc,
-        t5,
-        t1,
-        to,
-        tr,
-        ms,
-        h,
-        bad,
-        error,
-        cust,
-        user,
-        trace,
-        span,
-    ) in enumerate(cols):
+    for i, row in enumerate(cols):
+        rid, start, end, env, mid, ti, tc, t5, t1, to, tr, ms, h, bad, error, cust, user, trace, span = row
         model = MODELS[mid]
         rec_tags = dict(tags)
         if batch:

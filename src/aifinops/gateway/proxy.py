@@ -300,9 +300,17 @@ class Gateway:
                     tokens += record.cache_write_1h_tokens + record.output_tokens
                     await asyncio.shield(self.guard.settle(ticket, record.effective_cost, tokens))
 
-    async def _refused(
-        self, send: Send, ctx: CallContext, target: Target, refused: Refused, started: float
+    def _failed(
+        self,
+        ctx: CallContext,
+        target: Target,
+        started: float,
+        status: str,
+        http_status: int,
+        error: str,
+        tags: dict[str, str] | None,
     ) -> None:
+        """Record a call that used no tokens: refused by a guardrail, or no upstream answered (cost $0)."""
         elapsed = time.perf_counter() - started
         record = build_record(
             ctx,
@@ -311,13 +319,19 @@ class Gateway:
             usage=None,
             served_model=None,
             service_tier=None,
-            status="rejected",
-            http_status=refused.status,
+            status=status,
+            http_status=http_status,
             latency_ms=elapsed * 1000,
-            error=refused.message,
-            extra_tags={"guardrail": refused.kind, "rule": refused.rule},
+            error=error,
+            extra_tags=tags,
         )
-        self.emit_for(ctx, record, elapsed, elapsed)
+        self.emit_for(ctx, record, elapsed, elapsed if status == "rejected" else 0.0)
+
+    async def _refused(
+        self, send: Send, ctx: CallContext, target: Target, refused: Refused, started: float
+    ) -> None:
+        tags = {"guardrail": refused.kind, "rule": refused.rule}
+        self._failed(ctx, target, started, "rejected", refused.status, refused.message, tags)
         await self._error(
             send, ctx.protocol, refused.status, refused.message, code=refused.kind, headers=refused.headers
         )
@@ -457,21 +471,7 @@ class Gateway:
             break
         tags = {"fallback_from": tried[0]} if len(tried) > 1 else None
         if response is None:
-            elapsed = time.perf_counter() - started
-            record = build_record(
-                ctx,
-                self.catalog,
-                target=targets[-1],
-                usage=None,
-                served_model=None,
-                service_tier=None,
-                status="upstream_unavailable",
-                http_status=502,
-                latency_ms=elapsed * 1000,
-                error=last_error,
-                extra_tags=tags,
-            )
-            self.emit_for(ctx, record, elapsed, 0.0)
+            self._failed(ctx, targets[-1], started, "upstream_unavailable", 502, last_error, tags)
             await self._error(send, ctx.protocol, 502, f"upstream unavailable: {last_error}")
             return
         target = targets[len(tried) - 1]
@@ -497,21 +497,9 @@ class Gateway:
         try:
             data = await response.read()
         except (TimeoutError, aiohttp.ClientError) as exc:
-            elapsed = time.perf_counter() - started
-            record = build_record(
-                ctx,
-                self.catalog,
-                target=target,
-                usage=None,
-                served_model=None,
-                service_tier=None,
-                status="upstream_unavailable",
-                http_status=502,
-                latency_ms=elapsed * 1000,
-                error=f"{type(exc).__name__}: {exc}",
-                extra_tags=tags,
+            self._failed(
+                ctx, target, started, "upstream_unavailable", 502, f"{type(exc).__name__}: {exc}", tags
             )
-            self.emit_for(ctx, record, elapsed, 0.0)
             await self._error(send, ctx.protocol, 502, "upstream failed while sending its response")
             return
         up_done = time.perf_counter()

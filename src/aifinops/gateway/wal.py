@@ -25,6 +25,7 @@ from typing import Any
 
 import orjson
 
+from aifinops.core.procs import pid_alive
 from aifinops.core.records import UsageRecord
 from aifinops.core.serde import dumps_record, record_from_dict
 
@@ -94,16 +95,6 @@ def interrupted(record: UsageRecord) -> UsageRecord:
     return record
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 class Shipper:
     """Ships WAL segments into a sink (the ledger) in batches, from a background thread.
 
@@ -155,7 +146,7 @@ class Shipper:
         pid = _segment_pid(segment)
         if pid == os.getpid():
             return False  # ours, rotated or closed
-        return pid is not None and _pid_alive(pid)
+        return pid is not None and pid_alive(pid)
 
     # -- one pass -------------------------------------------------------------------------------
     def ship_once(self) -> int:
