@@ -71,11 +71,11 @@ def test_partial_trailing_line_waits(tmp_path: Path) -> None:
 def test_rotation_keeps_every_record(tmp_path: Path) -> None:
     writer = WalWriter(tmp_path, segment_bytes=2_000)
     sink = ListSink()
-    shipper = Shipper(tmp_path, sink, writer=writer)
+    shipper = Shipper(tmp_path, sink, writer=writer, chunk_bytes=1_500)  # several chunks per segment
     for i in range(40):
         writer.record(rec(i))
     shipper.ship_once()
-    assert len({r.record_id for r in sink.records}) == 40 == len(sink.records)
+    assert [r.record_id for r in sink.records] == [rec(i).record_id for i in range(40)]  # in WAL order
     assert len(list(tmp_path.glob("*.wal"))) == 1  # only the active segment remains
 
 

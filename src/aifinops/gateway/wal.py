@@ -182,7 +182,8 @@ class Shipper:
             offsets[segment.name] = offset + end
             if len(data) == self.chunk_bytes:
                 more = True
-            elif not active:
+                break  # keep WAL order: later segments wait until this one is read to its end
+            if not active:
                 finished.append(segment)
         if not more:  # every segment read to its end: streams of dead processes will never end
             live = {_segment_pid(s) for s in self.directory.glob("*.wal") if self._active(s)}
