@@ -276,9 +276,18 @@ class Gateway:
                 model,
                 upstream.pricing_provider,
             )
-            ticket, refused, new_body = await self.guard.admit(
-                ctx.request_id, subject, body, raw, name, upstream.type
-            )
+            try:
+                ticket, refused, new_body = await self.guard.admit(
+                    ctx.request_id, subject, body, raw, name, upstream.type
+                )
+            except Exception as exc:  # noqa: BLE001 - e.g. Redis unreachable: fail closed, say why
+                refused = Refused(
+                    503,
+                    "guardrails_unavailable",
+                    "guardrails",
+                    f"guardrails unavailable ({type(exc).__name__}: {exc}); the call was not forwarded",
+                )
+                ticket = new_body = None
             if refused is not None:
                 await self._refused(send, ctx, targets[0], refused, started)
                 return
@@ -292,13 +301,25 @@ class Gateway:
             )
         finally:
             if ticket is not None:
-                record = ctx.record
-                if record is None:
-                    await asyncio.shield(self.guard.release(ticket))
-                else:
-                    tokens = record.input_tokens + record.cached_input_tokens + record.cache_write_5m_tokens
-                    tokens += record.cache_write_1h_tokens + record.output_tokens
-                    await asyncio.shield(self.guard.settle(ticket, record.effective_cost, tokens))
+                await self._finish(ticket, ctx.record)
+
+    async def _finish(self, ticket: Any, record: Any) -> None:
+        """Settle or release a ticket after the response; a failure here is logged, never raised at the client."""
+        try:
+            if record is None:
+                await asyncio.shield(self.guard.release(ticket))
+            else:
+                tokens = record.input_tokens + record.cached_input_tokens + record.cache_write_5m_tokens
+                tokens += record.cache_write_1h_tokens + record.output_tokens
+                await asyncio.shield(self.guard.settle(ticket, record.effective_cost, tokens))
+        except Exception as exc:  # noqa: BLE001 - reservations expire on their own
+            self.audit.write(
+                {
+                    "decision": "settle_failed",
+                    "request_id": ticket.id,
+                    "message": f"{type(exc).__name__}: {exc}",
+                }
+            )
 
     def _failed(
         self,
