@@ -305,6 +305,8 @@ class CpuMeter:
         cores = {k: round(v / wall, 2) for k, v in self.used.items() if k not in ("all", "wall")}
         cores["other_processes"] = round(max(0.0, self.used["all"] - ours) / wall, 2)
         per = {f"{k}_cpu_ms_per_request": round(self.used[k] * 1000 / max(requests, 1), 3) for k in self.pids}
+        # requests per second one whole core would serve at this CPU cost: steadier than rps on a busy machine
+        per["rps_per_target_core"] = round(requests / self.used["target"]) if self.used["target"] else None
         return {**per, "cores_busy": cores}
 
 
@@ -605,7 +607,7 @@ def print_report(report: dict[str, Any]) -> None:
     conc = report["config"]["concurrency"]
     head = (
         f"{'target':<9}{'c=1 p50':>9}{'c=1 p99':>9}{'+p50':>8}{'+p99':>8}{'n(c=1)':>8}"
-        f"{f'rps@{conc}':>9}{'p50':>8}{'p99':>8}{'x direct':>9}{'cpu ms/req':>11}{'RSS MiB s/e/max':>18}"
+        f"{f'rps@{conc}':>9}{'p50':>8}{'p99':>8}{'x direct':>9}{'cpu ms/req':>11}{'rps/core':>9}{'RSS MiB s/e/max':>18}"
     )
     print("\nnon-streaming chat completions (latencies in ms)\n" + head + "\n" + "-" * len(head))
     for name, t in targets.items():
@@ -616,7 +618,7 @@ def print_report(report: dict[str, Any]) -> None:
         print(
             f"{name:<9}{lat['p50_ms']:>9.3f}{lat['p99_ms']:>9.3f}{add['p50_ms']:>8.3f}{add['p99_ms']:>8.3f}"
             f"{lat['requests']:>8}{thr['rps']:>9.0f}{thr['p50_ms']:>8.2f}{thr['p99_ms']:>8.2f}{ratio:>9.2f}"
-            f"{t['target_cpu_ms_per_request']:>11.3f}{mem:>18}"
+            f"{t['target_cpu_ms_per_request']:>11.3f}{t['rps_per_target_core'] or 0:>9}{mem:>18}"
         )
     print("cores busy during the throughput phase (target / emulator / load generator / other processes):")
     for name, t in targets.items():
@@ -692,6 +694,7 @@ def main(argv: list[str] | None = None) -> None:
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "source": source_revision(),
         "machine": {
+            "loadavg_start": os.getloadavg(),
             "cpus": os.cpu_count(),
             "platform": platform.platform(),
             "python": platform.python_version(),
@@ -762,7 +765,11 @@ def main(argv: list[str] | None = None) -> None:
             f"{'met' if report['added_latency_ms']['gateway']['p50_ms'] <= 1.5 else 'MISSED'}"
         ),
     }
+    report["machine"]["loadavg_end"] = os.getloadavg()
     print_report(report)
+    print(
+        f"load average at start {report['machine']['loadavg_start']}, at end {report['machine']['loadavg_end']}"
+    )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2, default=str) + "\n")
     print(f"\nwrote {args.out}")
