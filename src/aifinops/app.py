@@ -307,6 +307,81 @@ class App:
             "catalog_models": len(self.catalog.models),
         }
 
+    # -- OpenTelemetry ingestion and agent workflows (issue 5) ----------------------------------
+    def append_otlp(self, records: Sequence[UsageRecord], spans: Sequence[Any] = ()) -> dict[str, int]:
+        """Price and store one OTLP export: its records and its structure spans land together."""
+        records_table, spans_table = self.prepare_otlp(records, spans)
+        return self.store_otlp([records_table], [spans_table])
+
+    def prepare_otlp(self, records: Sequence[UsageRecord], spans: Sequence[Any] = ()) -> tuple[Any, Any]:
+        """Price an export's records; its records and spans as the ledger's Arrow tables, ready to store."""
+        from aifinops.ledger.convert import records_to_table
+        from aifinops.ledger.spans import spans_to_table
+
+        self.price(records)
+        return records_to_table(list(records)), spans_to_table(list(spans))
+
+    def store_otlp(self, records: Sequence[Any], spans: Sequence[Any]) -> dict[str, int]:
+        """Store prepared exports (Arrow tables from :meth:`prepare_otlp`) in one transaction."""
+        import pyarrow as pa
+
+        records = [t for t in records if t.num_rows]
+        spans = [t for t in spans if t.num_rows]
+        with self.ledger.transaction() as tx:
+            stored = tx.append(pa.concat_tables(records)) if records else AppendResult()
+            structure = tx.append_spans(pa.concat_tables(spans)) if spans else AppendResult()
+        return {
+            "inserted": stored.inserted,
+            "duplicates": stored.duplicates,
+            "spans_inserted": structure.inserted,
+            "span_duplicates": structure.duplicates,
+        }
+
+    def otlp_metric_point(self, stream: str) -> str | None:
+        """The last point recorded for a cumulative token-usage stream (the receiver's memory on restart)."""
+        rows = self.ledger.query(
+            "SELECT tags['otlp.point'] AS point FROM records WHERE source = 'otlp-metrics' "
+            "AND tags['otlp.stream'] = ? ORDER BY charge_period_end DESC LIMIT 1",
+            [stream],
+        )
+        return rows[0]["point"] if rows else None
+
+    def workflows(
+        self,
+        *,
+        top: int = 20,
+        order: str = "cost",
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[dict[str, Any]]:
+        """The most expensive (``order="cost"``) or deepest (``"depth"``) workflows that ran in the period."""
+        from aifinops.workflows import ORDERS, build_workflows, rank, rows_for_ranking
+
+        if order not in ORDERS:
+            raise InputError(f"order must be one of {', '.join(ORDERS)}")
+        records, spans = self.ledger.workflow_rows(since=since, until=until)
+        return rank(build_workflows(*rows_for_ranking(records, spans, top)), order, top)
+
+    def workflow(self, workflow_id: str) -> dict[str, Any]:
+        """One workflow (a trace id or a conversation id): summary, cost by step and tree."""
+        from aifinops.workflows import build_workflows, steps, summarize, tree
+
+        records, spans = self.ledger.workflow_rows(workflow_id=workflow_id)
+        flows = build_workflows(records.to_pylist(), spans.to_pylist())
+        flow = next((f for f in flows if f.id == workflow_id), None)
+        if flow is None and len(flows) == 1:
+            flow = flows[0]  # a trace id of a conversation: show the whole conversation
+        if flow is None:
+            raise NotFound(f"no workflow with id {workflow_id!r}")
+        return {**summarize(flow), "trace_ids": flow.traces, "steps": steps(flow), "tree": tree(flow)}
+
+    def agents(self, *, since: datetime | None = None, until: datetime | None = None) -> list[dict[str, Any]]:
+        """Per agent name: runs, cost per run (mean, p50, p95), duration p50/p95, over the period."""
+        from aifinops.workflows import agent_stats, build_workflows, rows_for_agents
+
+        records, spans = self.ledger.workflow_rows(since=since, until=until)
+        return agent_stats(build_workflows(*rows_for_agents(records, spans)))
+
 
 def _reversal(original: UsageRecord) -> UsageRecord:
     """The record that cancels ``original`` (negated quantities and money)."""

@@ -1,6 +1,7 @@
 """The one ASGI app behind `aifinops serve`: the gateway's hot path never goes through FastAPI routing.
 
 /v1/chat/completions, /v1/responses, /v1/embeddings, /v1/models, /v1/messages  -> gateway (raw ASGI)
+/v1/traces, /v1/metrics                                                       -> OTLP receiver (raw ASGI)
 /metrics                                                                      -> Prometheus text
 /_emulator/...   (demo mode only)                                             -> provider emulators
 everything else (/api/v1, /, /healthz, /readyz)                               -> FastAPI
@@ -8,6 +9,7 @@ everything else (/api/v1, /, /healthz, /readyz)                               ->
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from aifinops.gateway.metrics import CONTENT_TYPE_LATEST
@@ -20,14 +22,18 @@ _OTLP = ("/v1/traces", "/v1/metrics", "/v1/logs")
 class RootApp:
     """Dispatch by path prefix."""
 
-    def __init__(self, api: Any, gateway: Any, emulator: Any | None = None) -> None:
+    def __init__(self, api: Any, gateway: Any, emulator: Any | None = None, otlp: Any | None = None) -> None:
         self.api = api
         self.gateway = gateway
         self.emulator = emulator
+        self.otlp = otlp
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "http":
             path: str = scope["path"]
+            if self.otlp is not None and path in _OTLP[:2]:
+                await self.otlp(scope, receive, send)
+                return
             if path.startswith("/v1/") and path not in _OTLP:
                 await self.gateway(scope, receive, send)
                 return
@@ -60,6 +66,8 @@ class RootApp:
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 await self.gateway.aclose()
+                if self.otlp is not None:  # store what the OTLP spool holds
+                    await asyncio.to_thread(self.otlp.close)
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 

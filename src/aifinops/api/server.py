@@ -72,9 +72,11 @@ def create_server(app: App, *, local_mode: bool = True) -> FastAPI:
         return JSONResponse({"status": "ready"})
 
     from aifinops.api.guardrails import router as guardrails
+    from aifinops.api.workflows import router as workflows
 
     server.include_router(v1, prefix="/api/v1")
     server.include_router(guardrails, prefix="/api/v1")
+    server.include_router(workflows, prefix="/api/v1")
     server.include_router(web)
     return server
 

@@ -13,6 +13,7 @@ import click
 
 from aifinops.cli.output import FORMATS, emit
 from aifinops.cli.remote import Remote, find_server
+from aifinops.cli.workflows import report_workflows
 from aifinops.core.errors import AifinopsError
 from aifinops.core.timeutil import parse_time, parse_where
 
@@ -237,6 +238,9 @@ def ingest(
 @cli.group(cls=_Group)
 def report() -> None:
     """Reports over the ledger."""
+
+
+report.add_command(report_workflows)
 
 
 @report.command("costs")

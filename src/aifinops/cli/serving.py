@@ -61,9 +61,12 @@ def build_root(
         from aifinops.emulators import create_emulator
 
         emulator = create_emulator()
+    from aifinops.api.otlp import OtlpReceiver
+
     api = create_server(app, local_mode=local)
     api.state.gateway = gateway
-    return RootApp(api, gateway, emulator), gateway, shipper
+    otlp = OtlpReceiver(app, data_dir / "otlp-spool")
+    return RootApp(api, gateway, emulator, otlp=otlp), gateway, shipper
 
 
 def run_server(
@@ -91,17 +94,42 @@ def run_server(
     )
     if emulate:
         click.echo(f"demo gateway upstreams: built-in provider emulators at {url}/_emulator", err=True)
+    otlp_port = app.settings.otlp.port if ledger_url is None else None
+    if otlp_port is not None and otlp_port != port:
+        click.echo(f"OTLP/HTTP receiver also on port {otlp_port} (/v1/traces, /v1/metrics)", err=True)
     try:
-        uvicorn.run(
-            root, host=host, port=port, log_level="warning", access_log=False, loop="auto", http="auto"
-        )
+        if otlp_port is None or otlp_port == port:
+            uvicorn.run(
+                root, host=host, port=port, log_level="warning", access_log=False, loop="auto", http="auto"
+            )
+        else:  # one server, one app, two listening sockets
+            config = uvicorn.Config(root, log_level="warning", access_log=False, loop="auto", http="auto")
+            uvicorn.Server(config).run(sockets=[_bind(host, port), _bind(host, otlp_port)])
     finally:
+        if getattr(root, "otlp", None) is not None:
+            root.otlp.close()  # after a shutdown without lifespan: store what the OTLP spool holds
         watcher.stop()
         if announced.exists() and announced.name == SERVER_FILE:
             announced.unlink(missing_ok=True)
         gateway.wal.close()
         shipper.stop()
         app.close()
+
+
+def _bind(host: str, port: int) -> Any:
+    """A listening socket, as uvicorn binds it (IPv6 when ``host`` is one)."""
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise click.ClickException(f"cannot listen on {host}:{port}: {exc}") from None
+    sock.set_inheritable(True)
+    return sock
 
 
 class ConfigWatcher:

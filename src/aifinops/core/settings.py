@@ -26,6 +26,7 @@ __all__ = [
     "KeySettings",
     "GatewaySettings",
     "CacheSettings",
+    "OtlpSettings",
     "load_settings",
     "resolve_secret",
     "DEFAULT_SOURCE_PRIORITY",
@@ -36,6 +37,7 @@ __all__ = [
 DEFAULT_SOURCE_PRIORITY = (
     "gateway",
     "otlp",
+    "otlp-metrics",
     "openai-usage",
     "anthropic-usage",
     "openai-costs",
@@ -135,6 +137,38 @@ class FleetSettings(_Section):
     token: str | None = None
 
 
+#: Record fields an OTLP attribute can set; any other target is written ``tag:KEY``.
+_OTLP_FIELDS = ("team", "project", "product", "feature", "customer", "environment", "use_case", "user")
+
+
+class OtlpSettings(_Section):
+    """The OTLP/HTTP receiver (``/v1/traces``, ``/v1/metrics``).
+
+    ``port``: also listen on this port (4318 is the OTLP/HTTP standard), besides the server's own.
+    ``attribute_map``: span or resource attribute -> record field (``team``, ``project``, ...) or ``tag:KEY``;
+    it adds to and overrides the defaults (``service.name`` -> project, ``deployment.environment.name`` ->
+    environment, ``aifinops.<field>`` -> that field). A span attribute wins over a resource attribute.
+    ``fsync``: answered exports wait in a spool file until stored; fsync it too (slower; survives power loss).
+    """
+
+    port: int | None = Field(default=None, ge=1, le=65535)
+    attribute_map: dict[str, str] = Field(default_factory=dict)
+    max_body_bytes: int = Field(default=16 * 1024 * 1024, gt=0)
+    fsync: bool = False  # fsync each answered export's spool file (also survives power loss)
+
+    @field_validator("attribute_map")
+    @classmethod
+    def _targets(cls, value: dict[str, str]) -> dict[str, str]:
+        for attribute, target in value.items():
+            if target in _OTLP_FIELDS:
+                continue
+            if not (target.startswith("tag:") and len(target) > 4):
+                raise ValueError(
+                    f"{attribute}: target {target!r} must be one of {', '.join(_OTLP_FIELDS)} or tag:KEY"
+                )
+        return value
+
+
 class Settings(_Section):
     """The whole of ``aifinops.yaml``. Every section is optional; an empty file is valid."""
 
@@ -153,6 +187,7 @@ class Settings(_Section):
     allocation: dict[str, Any] = Field(default_factory=dict)
     alerts: dict[str, Any] = Field(default_factory=dict)
     reporting: ReportingSettings = Field(default_factory=ReportingSettings)
+    otlp: OtlpSettings = Field(default_factory=OtlpSettings)
     redis_url: str | None = None
     redis_prefix: str = "aifinops:"
 

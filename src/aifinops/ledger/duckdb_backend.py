@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import threading
 from collections.abc import Iterator, Sequence
@@ -16,10 +17,12 @@ import pyarrow.compute as pc
 from aifinops.core.errors import Conflict, InputError, StorageError
 from aifinops.core.records import Outcome, UsageRecord
 from aifinops.core.settings import DEFAULT_SOURCE_PRIORITY
+from aifinops.core.spans import SpanRow
 from aifinops.ledger.base import AppendResult, RollupQuery, ScanQuery
 from aifinops.ledger.convert import outcomes_to_table, records_to_table, table_to_records
 from aifinops.ledger.query import build_rollup, build_where
 from aifinops.ledger.schema import MIGRATIONS, OUTCOME_SCHEMA, RECORD_SCHEMA
+from aifinops.ledger.spans import insert_spans, node_queries
 
 __all__ = ["DuckDBLedger"]
 
@@ -67,23 +70,41 @@ class _Writer:
             return AppendResult()
         return self._insert(table, "outcomes", "outcome_id", _OUTCOME_COLS, "occurred_at", coverage=False)
 
+    def append_spans(self, spans: Sequence[SpanRow] | pa.Table) -> AppendResult:
+        """Append workflow structure spans; known ``(trace_id, span_id)`` pairs are dropped."""
+        return insert_spans(self._con, spans)
+
     def _insert(
         self, table: pa.Table, target: str, key: str, cols: str, time_col: str, *, coverage: bool
     ) -> AppendResult:
         con = self._con
-        distinct = pc.count_distinct(table[key]).as_py()
         con.register("_batch", table)
         try:
+            distinct = con.execute(f"SELECT count(DISTINCT {key}) FROM _batch").fetchall()[0][0]
             source = "_batch"
             if distinct != table.num_rows:  # duplicates inside the batch: keep the first of each id
                 source = f"(SELECT * FROM _batch QUALIFY row_number() OVER (PARTITION BY {key}) = 1)"
             lo, hi = pc.min_max(table[time_col]).values()
-            inserted = con.execute(
-                f"INSERT INTO {target} ({cols}) SELECT {cols} FROM {source} b "
-                f"WHERE NOT EXISTS (SELECT 1 FROM {target} t WHERE t.{key} = b.{key} "
-                f"AND t.{time_col} BETWEEN ? AND ?)",
-                [lo.as_py(), hi.as_py()],
-            ).fetchone()[0]
+            bounds = [lo.as_py(), hi.as_py()]
+            # which ids are stored already (zone maps prune by time); most imports have none or all
+            known = con.execute(
+                f"SELECT count(DISTINCT t.{key}) FROM {target} t WHERE t.{time_col} BETWEEN ? AND ? "
+                f"AND t.{key} IN (SELECT {key} FROM _batch)",
+                bounds,
+            ).fetchall()[0][0]
+            if known == distinct:
+                inserted = 0
+            elif known == 0:
+                inserted = con.execute(
+                    f"INSERT INTO {target} ({cols}) SELECT {cols} FROM {source} b"
+                ).fetchall()[0][0]
+            else:
+                inserted = con.execute(
+                    f"INSERT INTO {target} ({cols}) SELECT {cols} FROM {source} b "
+                    f"WHERE NOT EXISTS (SELECT 1 FROM {target} t WHERE t.{key} = b.{key} "
+                    f"AND t.{time_col} BETWEEN ? AND ?)",
+                    bounds,
+                ).fetchall()[0][0]
             if coverage and inserted:
                 con.execute(
                     "INSERT OR IGNORE INTO source_coverage (provider, source, day, currency) "
@@ -93,10 +114,8 @@ class _Writer:
         except duckdb.Error as exc:
             raise StorageError(f"append to {target} failed: {exc}") from None
         finally:
-            try:
-                con.unregister("_batch")
-            except duckdb.Error:
-                pass  # the transaction is aborted; the caller rolls back
+            with contextlib.suppress(duckdb.Error):
+                con.unregister("_batch")  # may fail when the transaction is aborted; the caller rolls back
         return AppendResult(inserted=int(inserted), duplicates=table.num_rows - int(inserted))
 
 
@@ -188,6 +207,11 @@ class DuckDBLedger:
         with self.transaction() as tx:
             return tx.append_outcomes(outcomes)
 
+    def append_spans(self, spans: Sequence[SpanRow] | pa.Table) -> AppendResult:
+        """Append workflow structure spans in one transaction."""
+        with self.transaction() as tx:
+            return tx.append_spans(spans)
+
     def log_import(self, row: dict[str, Any]) -> None:
         """Remember an import for ``doctor`` and the data-health view."""
         cols = ", ".join(row)
@@ -253,6 +277,24 @@ class DuckDBLedger:
         ).to_arrow_reader(batch_size)
         for batch in reader:
             yield pa.Table.from_batches([batch])
+
+    def workflow_rows(
+        self, *, since: Any = None, until: Any = None, workflow_id: str | None = None
+    ) -> tuple[pa.Table, pa.Table]:
+        """The record rows and span rows workflow trees are built from (see :func:`node_queries`)."""
+        (rec_sql, rec_params), (span_sql, span_params) = node_queries(
+            cost_column=self.cost_column,
+            source_priority=self.source_priority if self._overlap() else (),
+            since=since,
+            until=until,
+            workflow_id=workflow_id,
+        )
+        try:
+            records = self._cursor().sql(rec_sql, params=rec_params).to_arrow_table()
+            spans = self._cursor().sql(span_sql, params=span_params).to_arrow_table()
+        except duckdb.Error as exc:
+            raise StorageError(f"workflow query failed: {exc}") from None
+        return records, spans
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         """Run a read-only SQL query (trusted SQL from inside aifinops) and return dict rows."""

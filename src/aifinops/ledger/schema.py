@@ -6,12 +6,15 @@ import pyarrow as pa
 
 from aifinops.core.money import MONEY_SCALE, MONEY_SQL
 from aifinops.core.records import MONEY_FIELDS, TOKEN_FIELDS
+from aifinops.core.spans import SPAN_FIELDS
 
 __all__ = [
     "RECORD_COLUMNS",
     "RECORD_SCHEMA",
     "OUTCOME_COLUMNS",
     "OUTCOME_SCHEMA",
+    "SPAN_COLUMNS",
+    "SPAN_SCHEMA",
     "MIGRATIONS",
     "SCHEMA_VERSION",
 ]
@@ -96,6 +99,35 @@ OUTCOME_COLUMNS: tuple[tuple[str, str, pa.DataType], ...] = (
 OUTCOME_SCHEMA = pa.schema([(name, arrow) for name, _, arrow in OUTCOME_COLUMNS])
 
 
+# (column, SQL type, Arrow type) in SpanRow field order: workflow structure, never money.
+SPAN_COLUMNS: tuple[tuple[str, str, pa.DataType], ...] = (
+    ("trace_id", "VARCHAR NOT NULL", pa.string()),
+    ("span_id", "VARCHAR NOT NULL", pa.string()),
+    ("start_time", "TIMESTAMPTZ NOT NULL", _TS),
+    ("end_time", "TIMESTAMPTZ NOT NULL", _TS),
+    *(
+        (name, *_STRING)
+        for name in (
+            "parent_span_id",
+            "name",
+            "kind",
+            "operation",
+            "agent_name",
+            "tool_name",
+            "workflow_name",
+            "conversation_id",
+            "service",
+        )
+    ),
+    ("status", "VARCHAR NOT NULL", pa.string()),
+    ("error", *_STRING),
+    ("request_hash", *_STRING),
+    ("source", "VARCHAR NOT NULL", pa.string()),
+)
+SPAN_SCHEMA = pa.schema([(name, arrow) for name, _, arrow in SPAN_COLUMNS])
+assert tuple(SPAN_SCHEMA.names) == SPAN_FIELDS, "span schema and SpanRow fields disagree"
+
+
 def _create(table: str, columns: tuple[tuple[str, str, pa.DataType], ...], extra: str) -> str:
     body = ",\n  ".join(f'"{name}" {sql}' for name, sql, _ in columns)
     return f"CREATE TABLE {table} (\n  {body},\n  {extra}\n)"
@@ -116,6 +148,11 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
             "started_at TIMESTAMPTZ, finished_at TIMESTAMPTZ, rows_read BIGINT, inserted BIGINT, "
             "duplicates BIGINT, rejected BIGINT, skipped BIGINT)",
         ),
+    ),
+    (
+        2,
+        "spans: agent workflow structure from OpenTelemetry",
+        (_create("spans", SPAN_COLUMNS, "ingested_at TIMESTAMPTZ NOT NULL DEFAULT now()"),),
     ),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
