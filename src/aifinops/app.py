@@ -51,6 +51,7 @@ class App:
                 path,
                 cost_column=self.settings.reporting.cost_column,
                 source_priority=self.settings.reporting.source_priority,
+                memory_limit=self.settings.ledger.memory_limit,
             )
         return self._ledger
 
@@ -252,6 +253,23 @@ class App:
             if found:
                 return found[0]
         raise NotFound(f"no record with id {record_id!r}")
+
+    def export_focus(
+        self,
+        out: Path,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        where: dict[str, Any] | None = None,
+        fmt: str | None = None,
+    ) -> dict[str, Any]:
+        """Write FOCUS 1.2 CostAndUsage (CSV or Parquet by suffix) for the records in a period, streaming."""
+        from aifinops.export import export_focus
+        from aifinops.ledger.query import build_where
+
+        clause, params = build_where(since, until, dict(where or {}))
+        batches = self.ledger.iter_batches(f"{clause} ORDER BY charge_period_start", params)
+        return export_focus(batches, Path(out), fmt=fmt, currency=self.settings.currency)
 
     def simulate_policy(
         self, settings: Settings, *, since: datetime | None = None, until: datetime | None = None

@@ -161,3 +161,16 @@ def test_policy_validate_and_simulate(run, tmp_path: Path) -> None:
     assert blocked["calls_blocked"] > 0 and Decimal(blocked["cost_not_spent"]) > 0
     table = run("policy", "simulate", str(good), "--since", "4d").stdout
     assert "blocked" in table
+
+
+def test_export_focus_matches_the_report(run, tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    run("ingest", "records", str(INGEST / "records.csv"))
+    out = tmp_path / "focus.parquet"
+    result = _json(run("export", "focus", "--since", "2000-01-01", "--out", str(out), "--format", "json"))
+    (total,) = _json(run("report", "costs", "--since", "2000-01-01", "--sources", "all", "--format", "json"))
+    table = pq.read_table(out)
+    assert table.num_rows == result["rows"] == total["records"]
+    assert Decimal(result["effective_cost"]) == Decimal(total["effective_cost"])
+    assert table.column_names[:2] == ["AvailabilityZone", "BilledCost"] and "x_InputTokens" in table.column_names

@@ -298,6 +298,41 @@ def prices_show(obj: Ctx, model: str, provider: str | None, fmt: str) -> None:
 
 
 @cli.group(cls=_Group)
+def export() -> None:
+    """Exports for other tools."""
+
+
+@export.command("focus")
+@click.option("--since", default="30d", show_default=True, help="30d, 2026-01-01 or an ISO time")
+@click.option("--until", default=None)
+@click.option("--where", multiple=True, help="KEY=VALUE filter (repeatable)")
+@click.option(
+    "--out",
+    "out",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="FILE.csv or FILE.parquet",
+)
+@_format_option
+@click.pass_obj
+def export_focus_cmd(
+    obj: Ctx, since: str, until: str | None, where: tuple[str, ...], out: Path, fmt: str
+) -> None:
+    """FOCUS 1.2 CostAndUsage with aifinops' extra columns prefixed x_ (tokens by class, model, owners)."""
+    app = obj.open_app()
+    try:
+        result = app.export_focus(
+            out,
+            since=parse_time(since, name="since"),
+            until=parse_time(until, name="until") if until else None,
+            where=parse_where(list(where)),
+        )
+    finally:
+        app.close()
+    emit(result, fmt)
+
+
+@cli.group(cls=_Group)
 def policy() -> None:
     """Guardrail policy checks and dry runs."""
 

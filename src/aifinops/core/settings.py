@@ -52,6 +52,19 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class LedgerSettings(_Section):
+    """The embedded ledger (DuckDB)."""
+
+    memory_limit: str = "512MB"
+
+    @field_validator("memory_limit")
+    @classmethod
+    def _size(cls, value: str) -> str:
+        if not re.fullmatch(r"\s*\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*", value, re.IGNORECASE):
+            raise ValueError("a size such as 512MB or 2GB")
+        return value.strip()
+
+
 class ReportingSettings(_Section):
     """How reports read the ledger."""
 
@@ -187,6 +200,7 @@ class Settings(_Section):
     allocation: dict[str, Any] = Field(default_factory=dict)
     alerts: dict[str, Any] = Field(default_factory=dict)
     reporting: ReportingSettings = Field(default_factory=ReportingSettings)
+    ledger: LedgerSettings = Field(default_factory=LedgerSettings)
     otlp: OtlpSettings = Field(default_factory=OtlpSettings)
     redis_url: str | None = None
     redis_prefix: str = "aifinops:"

@@ -132,12 +132,15 @@ class DuckDBLedger:
         cost_column: str = "effective_cost",
         source_priority: Sequence[str] = DEFAULT_SOURCE_PRIORITY,
         read_only: bool = False,
+        memory_limit: str | None = None,
     ) -> None:
         self.path = str(path) if path is not None else ":memory:"
         if path is not None and not read_only:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         self._con = _connect(self.path, read_only)
         self._con.execute("SET TimeZone = 'UTC'")
+        if memory_limit is not None:  # DuckDB's cache otherwise grows to 80% of RAM inside the server process
+            self._con.execute(f"SET memory_limit = '{memory_limit}'")
         self._lock = threading.RLock()
         self.cost_column = cost_column
         self.source_priority = tuple(source_priority)
