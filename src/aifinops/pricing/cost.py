@@ -221,9 +221,44 @@ def explain_cost(record: UsageRecord, catalog: Catalog) -> CostBreakdown:
     return _finish(catalog, entry.provider, names, record, total, lines, entry.price_id, mode, tier)
 
 
+def _fast_total(record: UsageRecord, catalog: Catalog) -> tuple[Decimal, ModelPrice] | None:
+    """The list cost of a plain token record without building its breakdown (the hot path of the gateway and
+    of imports); None sends the record through :func:`explain_cost`, which handles every other case."""
+    if record.gpu_seconds is not None or not record.model or record.quantity is not None:
+        return None
+    if record.operation is not None and record.operation.lower() == "web_search":
+        return None
+    entry = catalog.resolve(record.model, record.provider, record.charge_period_start)
+    if entry is None:
+        return None
+    table = entry.long_context if is_long_context(record, entry) else entry.rates
+    rates = table.get(record.pricing_mode or "on_demand")
+    if rates is None:
+        return None
+    total = ZERO
+    for token_class, attr in _CLASS_FIELDS:
+        tokens = getattr(record, attr)
+        if tokens:
+            price = getattr(rates, token_class)
+            if price is None:
+                return None
+            total += tokens * price
+    return total / MILLION, entry
+
+
 def price_record(record: UsageRecord, catalog: Catalog) -> None:
     """Price one record in place; ``reported`` records (a provider's own cost) are left alone."""
     if record.cost_status == "reported":
+        return
+    fast = _fast_total(record, catalog)
+    if fast is not None:
+        total, entry = fast
+        found = catalog.discount_for(entry.provider, (entry.model, record.model), record.charge_period_start)
+        record.list_cost = quantize(total)
+        record.effective_cost = record.billed_cost = quantize(total * found.factor() if found else total)
+        record.price_id = entry.price_id
+        record.currency = "USD"
+        record.cost_status = "priced"
         return
     result = explain_cost(record, catalog)
     if result.status == "priced":
