@@ -4,6 +4,12 @@
 ``Ticket``; after the call, ``settle`` turns the ticket's reservation into the actual cost, and ``release``
 frees it on every error, cancel and disconnect. Reservations also expire, as a safety net for a process
 that dies holding them.
+
+Each request costs one counters call before it is forwarded (:meth:`Counters.admit`: every token bucket,
+per-day and agent counter and budget claim, all or nothing) and at most one after (:meth:`Counters.finish`:
+settlement, token true-ups and soft spends, whose returned spent values drive the threshold alerts). Only
+an agent call naming a parent span reads the parent's depth first, and a budget's first request in a
+process loads its period-to-date spend.
 """
 
 from __future__ import annotations
@@ -15,13 +21,24 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from aifinops.budgets.estimate import input_token_bound, output_token_limit, worst_case_cost
 from aifinops.budgets.policy import CompiledBudget, CompiledRule, Policy
 from aifinops.core.money import format_money
 from aifinops.gateway.audit import AuditLog
-from aifinops.gateway.counters.base import Claim, Counters, from_nano, to_nano
+from aifinops.gateway.counters.base import (
+    Admission,
+    Bucket,
+    Claim,
+    Counters,
+    Limited,
+    MapWrite,
+    Refusal,
+    from_nano,
+    to_nano,
+)
 from aifinops.gateway.model_policy import apply_model_rules
 
 __all__ = ["Guard", "Ticket", "Refused", "subject_of"]
@@ -51,10 +68,31 @@ class Ticket:
     reserved: bool = False
     hard: list[tuple[CompiledBudget, str]] = field(default_factory=list)
     soft: list[tuple[CompiledBudget, str]] = field(default_factory=list)
-    buckets: list[tuple[str, float, float, float]] = field(default_factory=list)
-    day_tokens: list[tuple[str, int]] = field(default_factory=list)
+    buckets: list[Bucket] = field(default_factory=list)  # taken at admission; ":tpm" ones are trued up
+    day_counts: list[tuple[str, int, bool]] = field(default_factory=list)  # (key, amount, counts tokens)
     estimated_tokens: int = 0
     done: bool = False
+
+
+@dataclass(slots=True)
+class _Checks:
+    """What one admission asks of the counters, and how each possible refusal is worded."""
+
+    claims: list[Claim] = field(default_factory=list)
+    buckets: list[Bucket] = field(default_factory=list)
+    bucket_refusals: list[Callable[[float], Refused]] = field(default_factory=list)
+    limited: list[Limited] = field(default_factory=list)
+    limited_refusals: list[Callable[[int], Refused]] = field(default_factory=list)
+    fields: list[MapWrite] = field(default_factory=list)
+    day_counts: list[tuple[str, int, bool]] = field(default_factory=list)
+
+    def refused(self, admission: Admission) -> Refused | None:
+        """The refusal of a bucket or counter (claims are worded by the guard), or None."""
+        if admission.bucket is not None:
+            return self.bucket_refusals[admission.bucket](admission.wait)
+        if admission.limited is not None:
+            return self.limited_refusals[admission.limited](admission.count)
+        return None
 
 
 def subject_of(
@@ -117,22 +155,34 @@ class Guard:
         input_bound = input_token_bound(raw, effective)
         output_limit = output_token_limit(effective) or policy.settings.default_max_output_tokens
         ticket.estimated_tokens = input_bound + output_limit
-        claims: list[Claim] = []
-        refusal = await self._agents(request_id, subject, raw, claims, ticket)
+        checks = _Checks()
+        refusal = await self._agents(request_id, subject, raw, checks)
         if refusal is None:
-            refusal = await self._rate_limits(subject, ticket)
-        if refusal is None:
-            refusal = await self._budgets(subject, effective, input_bound, output_limit, claims, ticket)
-        if refusal is None and claims:
-            refused = await self.counters.reserve(ticket.id, claims, policy.settings.reservation_ttl_seconds)
-            if refused is not None:
-                refusal = self._reservation_refusal(refused, ticket)
+            self._rate_limits(subject, ticket, checks)
+            refusal = await self._budgets(subject, effective, input_bound, output_limit, checks, ticket)
+        if refusal is None and (checks.claims or checks.buckets or checks.limited or checks.fields):
+            admission = await self.counters.admit(
+                ticket.id,
+                checks.claims,
+                checks.buckets,
+                checks.limited,
+                policy.settings.reservation_ttl_seconds,
+                fields=checks.fields,
+            )
+            if admission.refusal is not None:
+                refusal = self._reservation_refusal(admission.refusal, ticket)
             else:
-                ticket.reserved = True
+                refusal = checks.refused(admission)
+            if refusal is None:
+                ticket.reserved = bool(checks.claims)
+                ticket.buckets = checks.buckets
+                ticket.day_counts = checks.day_counts
+        elif refusal is not None:
+            for write in checks.fields:  # a refused span's depth is still known to its children
+                await self.counters.set_field(write.key, write.field, write.value, write.ttl)
         if refusal is not None:
-            await self._undo(ticket)
             return None, self._refuse(request_id, subject, refusal), None
-        if notes or claims or ticket.buckets or ticket.soft:
+        if notes or checks.claims or ticket.buckets or ticket.soft:
             self.audit.write(
                 {
                     "decision": "allow",
@@ -160,7 +210,7 @@ class Guard:
         return refusal
 
     async def _agents(
-        self, request_id: str, subject: dict[str, str], raw: bytes, claims: list[Claim], ticket: Ticket
+        self, request_id: str, subject: dict[str, str], raw: bytes, checks: _Checks
     ) -> Refused | None:
         rules: list[CompiledRule] = self.policy.applicable(self.policy.agents, subject)
         trace = subject.get("trace_id")
@@ -174,98 +224,48 @@ class Guard:
         if parent:
             known = await self.counters.get_field(depth_key, parent)
             depth = (int(known) if known else 1) + 1
-        await self.counters.set_field(depth_key, span, str(depth), ttl)
+        checks.fields.append(MapWrite(depth_key, span, str(depth), ttl))
         digest = hashlib.blake2b(raw, digest_size=12).hexdigest()
-        undo: list[tuple[str, int]] = []
+        for rule in rules:
+            cap = rule.rule
+            if cap.max_depth is not None and depth > cap.max_depth:
+                return Refused(
+                    403,
+                    "agent_depth",
+                    rule.label,
+                    f"agent cap {rule.label!r}: workflow {trace} is {depth} calls deep; max_depth is {cap.max_depth}",
+                )
         for rule in rules:
             cap = rule.rule
             base = f"agent:{rule.label}:{trace}"
-            if cap.max_depth is not None and depth > cap.max_depth:
-                return await self._undo_counts(
-                    undo,
-                    Refused(
-                        403,
-                        "agent_depth",
-                        rule.label,
-                        f"agent cap {rule.label!r}: workflow {trace} is {depth} calls deep; max_depth is {cap.max_depth}",
-                    ),
-                )
             if cap.max_retries is not None:
-                ok, n = await self.counters.incr_limited(f"{base}:same:{digest}", 1, cap.max_retries + 1, ttl)
-                if not ok:
-                    return await self._undo_counts(
-                        undo,
-                        Refused(
-                            403,
-                            "agent_retries",
-                            rule.label,
-                            f"agent cap {rule.label!r}: this identical request was already sent {n} times in workflow "
-                            f"{trace}; max_retries is {cap.max_retries}",
-                        ),
-                    )
-                undo.append((f"{base}:same:{digest}", 1))
+                checks.limited.append(Limited(f"{base}:same:{digest}", 1, cap.max_retries + 1, ttl))
+                checks.limited_refusals.append(partial(_retries_refusal, rule.label, trace, cap.max_retries))
             if cap.max_calls is not None:
-                ok, n = await self.counters.incr_limited(f"{base}:calls", 1, cap.max_calls, ttl)
-                if not ok:
-                    return await self._undo_counts(
-                        undo,
-                        Refused(
-                            403,
-                            "agent_calls",
-                            rule.label,
-                            f"agent cap {rule.label!r}: workflow {trace} already made {n} calls; max_calls is {cap.max_calls}",
-                        ),
-                    )
-                undo.append((f"{base}:calls", 1))
+                checks.limited.append(Limited(f"{base}:calls", 1, cap.max_calls, ttl))
+                checks.limited_refusals.append(partial(_calls_refusal, rule.label, trace, cap.max_calls))
             if cap.max_cost is not None:
-                claims.append(Claim(f"{base}:cost", to_nano(cap.max_cost), 0))
+                checks.claims.append(Claim(f"{base}:cost", to_nano(cap.max_cost), 0))
         return None
 
-    async def _undo_counts(self, undo: list[tuple[str, int]], refusal: Refused) -> Refused:
-        for key, amount in undo:
-            await self.counters.decr(key, amount)
-        return refusal
-
-    async def _rate_limits(self, subject: dict[str, str], ticket: Ticket) -> Refused | None:
+    def _rate_limits(self, subject: dict[str, str], ticket: Ticket, checks: _Checks) -> None:
+        day: str | None = None
         for rule in self.policy.applicable(self.policy.rate_limits, subject):
             key = rule.key(subject)
             if key is None:
                 continue
             limit = rule.rule
-            checks = []
-            if limit.requests_per_minute:
-                checks.append((f"rl:{key}:rpm", limit.requests_per_minute, 1.0, "requests per minute"))
-            if limit.tokens_per_minute:
-                checks.append(
-                    (
-                        f"rl:{key}:tpm",
-                        limit.tokens_per_minute,
-                        float(ticket.estimated_tokens),
-                        "tokens per minute",
-                    )
-                )
-            for bucket, per_minute, amount, what in checks:
+            for suffix, per_minute, amount, what in (
+                ("rpm", limit.requests_per_minute, 1.0, "requests per minute"),
+                ("tpm", limit.tokens_per_minute, float(ticket.estimated_tokens), "tokens per minute"),
+            ):
+                if not per_minute:
+                    continue
                 capacity = per_minute * limit.burst
-                wait = await self.counters.take(bucket, capacity, per_minute / 60.0, amount)
-                if math.isinf(wait):
-                    return Refused(
-                        429,
-                        "rate_limit",
-                        rule.label,
-                        f"rate limit {rule.label!r}: this request may use {amount:,.0f} tokens, more than the "
-                        f"{capacity:,.0f} {what} the limit allows at once; lower max_tokens",
-                    )
-                if wait > 0:
-                    retry = max(1, math.ceil(wait))
-                    return Refused(
-                        429,
-                        "rate_limit",
-                        rule.label,
-                        f"rate limit {rule.label!r}: {per_minute:,} {what} exceeded; retry in {retry} s",
-                        [(b"retry-after", str(retry).encode())],
-                    )
-                ticket.buckets.append((bucket, capacity, per_minute / 60.0, amount))
-            day = datetime.now(UTC).strftime("%Y%m%d")
+                checks.buckets.append(Bucket(f"rl:{key}:{suffix}", capacity, per_minute / 60.0, amount))
+                checks.bucket_refusals.append(
+                    partial(_rate_refusal, rule.label, per_minute, capacity, amount, what)
+                )
             for field_name, amount, what in (
                 ("requests_per_day", 1, "requests"),
                 ("tokens_per_day", ticket.estimated_tokens, "tokens"),
@@ -273,19 +273,11 @@ class Guard:
                 cap = getattr(limit, field_name)
                 if not cap:
                     continue
+                day = day or datetime.now(UTC).strftime("%Y%m%d")
                 counter = f"rl:{key}:{field_name}:{day}"
-                ok, _ = await self.counters.incr_limited(counter, amount, cap, 90_000)
-                if not ok:
-                    retry = _seconds_to_midnight()
-                    return Refused(
-                        429,
-                        "rate_limit",
-                        rule.label,
-                        f"rate limit {rule.label!r}: {cap:,} {what} per day exceeded; resets at 00:00 UTC",
-                        [(b"retry-after", str(retry).encode())],
-                    )
-                ticket.day_tokens.append((counter, amount))
-        return None
+                checks.limited.append(Limited(counter, amount, cap, 90_000))
+                checks.limited_refusals.append(partial(_per_day_refusal, rule.label, cap, what))
+                checks.day_counts.append((counter, amount, what == "tokens"))
 
     async def _budgets(
         self,
@@ -293,9 +285,10 @@ class Guard:
         body: dict[str, Any],
         input_bound: int,
         output_limit: int,
-        claims: list[Claim],
+        checks: _Checks,
         ticket: Ticket,
     ) -> Refused | None:
+        claims = checks.claims
         budgets: list[CompiledBudget] = self.policy.applicable(self.policy.budgets, subject)
         if not budgets and not claims:
             return None
@@ -341,7 +334,7 @@ class Guard:
         await self.counters.ensure_spent(key, to_nano(spent), ttl)
         self._initialized.add(key)
 
-    def _reservation_refusal(self, refused: Any, ticket: Ticket) -> Refused:
+    def _reservation_refusal(self, refused: Refusal, ticket: Ticket) -> Refused:
         for budget, key in ticket.hard:
             if key == refused.key:
                 rule = budget.rule
@@ -380,38 +373,38 @@ class Guard:
             return
         ticket.done = True
         actual = to_nano(cost) if cost is not None else ticket.worst
-        if ticket.reserved:
-            await self.counters.settle(ticket.id, actual)
-        for bucket, capacity, refill, amount in ticket.buckets:
-            if bucket.endswith(":tpm"):
-                await self.counters.charge(bucket, capacity, refill, tokens - amount)
-        for counter, amount in ticket.day_tokens:
-            if counter.split(":")[-2] == "tokens_per_day" and amount > tokens:
-                await self.counters.decr(counter, amount - tokens)
-        for _budget, key in ticket.soft:
-            await self.counters.add_spent(key, actual)
+        charges = [
+            Bucket(b.key, b.capacity, b.refill_per_second, tokens - b.amount)
+            for b in ticket.buckets
+            if b.key.endswith(":tpm") and tokens != b.amount
+        ]
+        decrements = [
+            (key, amount - tokens)
+            for key, amount, is_tokens in ticket.day_counts
+            if is_tokens and amount > tokens
+        ]
+        soft = [(key, actual) for _budget, key in ticket.soft]
+        if not (ticket.reserved or charges or decrements or soft):
+            return
+        spent = await self.counters.finish(
+            ticket.id if ticket.reserved else None, actual, charges, decrements, soft
+        )
         for budget, key in [*ticket.hard, *ticket.soft]:
-            await self._alerts(budget, key, actual)
+            self._alerts(budget, spent.get(key), actual)
 
     async def release(self, ticket: Ticket) -> None:
         """The call did not happen or failed before costing anything: free everything it held."""
         if ticket.done:
             return
         ticket.done = True
-        await self._undo(ticket)
+        refunds = [Bucket(b.key, b.capacity, b.refill_per_second, -b.amount) for b in ticket.buckets]
+        undo = [(key, amount) for key, amount, _ in ticket.day_counts]
+        if ticket.reserved or refunds or undo:
+            await self.counters.finish(ticket.id if ticket.reserved else None, 0, refunds, undo, ())
 
-    async def _undo(self, ticket: Ticket) -> None:
-        if ticket.reserved:
-            await self.counters.release(ticket.id)
-        for bucket, capacity, refill, amount in ticket.buckets:
-            await self.counters.charge(bucket, capacity, refill, -amount)
-        for counter, amount in ticket.day_tokens:
-            await self.counters.decr(counter, amount)
-
-    async def _alerts(self, budget: CompiledBudget, key: str, actual: int) -> None:
-        if not budget.rule.alert_at or actual <= 0:
+    def _alerts(self, budget: CompiledBudget, spent: int | None, actual: int) -> None:
+        if not budget.rule.alert_at or actual <= 0 or spent is None:
             return
-        spent, _ = await self.counters.usage(key)
         limit = to_nano(budget.rule.amount)
         before = spent - actual
         for threshold in budget.rule.alert_at:
@@ -428,6 +421,56 @@ class Guard:
                         "hard": budget.rule.hard,
                     }
                 )
+
+
+def _rate_refusal(
+    label: str, per_minute: int, capacity: float, amount: float, what: str, wait: float
+) -> Refused:
+    if math.isinf(wait):
+        return Refused(
+            429,
+            "rate_limit",
+            label,
+            f"rate limit {label!r}: this request may use {amount:,.0f} tokens, more than the "
+            f"{capacity:,.0f} {what} the limit allows at once; lower max_tokens",
+        )
+    retry = max(1, math.ceil(wait))
+    return Refused(
+        429,
+        "rate_limit",
+        label,
+        f"rate limit {label!r}: {per_minute:,} {what} exceeded; retry in {retry} s",
+        [(b"retry-after", str(retry).encode())],
+    )
+
+
+def _per_day_refusal(label: str, cap: int, what: str, _count: int) -> Refused:
+    return Refused(
+        429,
+        "rate_limit",
+        label,
+        f"rate limit {label!r}: {cap:,} {what} per day exceeded; resets at 00:00 UTC",
+        [(b"retry-after", str(_seconds_to_midnight()).encode())],
+    )
+
+
+def _retries_refusal(label: str, trace: str, max_retries: int, n: int) -> Refused:
+    return Refused(
+        403,
+        "agent_retries",
+        label,
+        f"agent cap {label!r}: this identical request was already sent {n} times in workflow "
+        f"{trace}; max_retries is {max_retries}",
+    )
+
+
+def _calls_refusal(label: str, trace: str, max_calls: int, n: int) -> Refused:
+    return Refused(
+        403,
+        "agent_calls",
+        label,
+        f"agent cap {label!r}: workflow {trace} already made {n} calls; max_calls is {max_calls}",
+    )
 
 
 def _seconds_to_midnight() -> int:

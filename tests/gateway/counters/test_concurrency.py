@@ -60,9 +60,10 @@ async def test_random_amounts_never_exceed_the_limit(counters: Counters) -> None
             assert result.spent + result.reserved + amount > limit
 
 
-def test_two_processes_share_one_budget_exactly(redis_url: str) -> None:
+@pytest.mark.parametrize("mode", ["reserve", "admit"])
+def test_two_processes_share_one_budget_exactly(redis_url: str, mode: str) -> None:
     prefix, amount, n = unique_prefix(), 1_000, 700  # more than either process's 500 can take alone
-    args = [redis_url, prefix, "shared", str(n * amount), str(amount), "500"]
+    args = [redis_url, prefix, "shared", str(n * amount), str(amount), "500", mode]
     procs = [
         subprocess.Popen(
             [sys.executable, str(WORKER), *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
@@ -80,8 +81,9 @@ def test_two_processes_share_one_budget_exactly(redis_url: str) -> None:
         assert [proc.returncode for proc in procs] == [0, 0]
         admitted = [int(out.strip()) for out in outputs]
         assert sum(admitted) == n
-        usage = asyncio.run(_usage_and_cleanup(redis_url, prefix))
+        usage, calls = asyncio.run(_usage_and_cleanup(redis_url, prefix))
         assert usage == (0, n * amount)
+        assert calls == (n if mode == "admit" else 0)  # a refused admission counted no call
     finally:
         for proc in procs:
             if proc.poll() is None:
@@ -89,10 +91,11 @@ def test_two_processes_share_one_budget_exactly(redis_url: str) -> None:
                 proc.wait()
 
 
-async def _usage_and_cleanup(url: str, prefix: str) -> tuple[int, int]:
+async def _usage_and_cleanup(url: str, prefix: str) -> tuple[tuple[int, int], int]:
     counters = RedisCounters(url, prefix=prefix)
     try:
-        return await counters.usage("shared")
+        _, calls = await counters.incr_limited("shared:calls", 0, 10**9, ttl=60)
+        return await counters.usage("shared"), calls
     finally:
         await delete_prefix(counters)
         await counters.aclose()

@@ -2,14 +2,29 @@
 
 from __future__ import annotations
 
-from aifinops.gateway.counters.base import NANO, Claim, Counters, Refusal, from_nano, to_nano
+from aifinops.gateway.counters.base import (
+    NANO,
+    Admission,
+    Bucket,
+    Claim,
+    Counters,
+    Limited,
+    MapWrite,
+    Refusal,
+    from_nano,
+    to_nano,
+)
 from aifinops.gateway.counters.memory import MemoryCounters
 from aifinops.gateway.counters.redis import RedisCounters
 
 __all__ = [
     "NANO",
+    "Admission",
+    "Bucket",
     "Claim",
     "Counters",
+    "Limited",
+    "MapWrite",
     "MemoryCounters",
     "RedisCounters",
     "Refusal",

@@ -11,10 +11,19 @@ Usage::
     if refusal is None:
         ...                                          # forward the request
         await counters.settle("req-1", actual)       # or release("req-1") on any error, cancel or disconnect
+
+A gateway request needs one round trip before forwarding and at most one after::
+
+    admission = await counters.admit("req-1", claims, buckets, limited, ttl=900)   # all or nothing
+    if admission.admitted:
+        ...
+        spent = await counters.finish("req-1", actual, charges, decrements, add_spent)   # settle + true-ups
+        # or, on any error: finish("req-1", 0, refunds, undo_counts, ()) -- see Counters.finish
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_HALF_EVEN, Decimal
@@ -26,10 +35,16 @@ __all__ = [
     "RECORD_GRACE",
     "Claim",
     "Refusal",
+    "Bucket",
+    "Limited",
+    "MapWrite",
+    "Admission",
     "Counters",
     "to_nano",
     "from_nano",
     "check_claims",
+    "check_admission",
+    "check_buckets",
 ]
 
 NANO = 1_000_000_000  # nano-dollars per dollar
@@ -69,6 +84,84 @@ class Refusal:
     spent: int
     reserved: int
     amount: int
+
+
+@dataclass(frozen=True, slots=True)
+class Bucket:
+    """A token bucket and how many tokens to take from it (or, in :meth:`Counters.finish`, to charge:
+    negative gives tokens back)."""
+
+    key: str
+    capacity: float
+    refill_per_second: float
+    amount: float
+
+
+@dataclass(frozen=True, slots=True)
+class Limited:
+    """Add ``amount`` to the counter ``key`` if it stays within ``limit``; the key expires ``ttl`` seconds
+    after its creation (as :meth:`Counters.incr_limited`)."""
+
+    key: str
+    amount: int
+    limit: int
+    ttl: float
+
+
+@dataclass(frozen=True, slots=True)
+class MapWrite:
+    """Set ``field`` of the small map ``key`` to ``value`` (as :meth:`Counters.set_field`)."""
+
+    key: str
+    field: str
+    value: str
+    ttl: float
+
+
+@dataclass(frozen=True, slots=True)
+class Admission:
+    """The answer of :meth:`Counters.admit`: admitted when no field names a refusal.
+
+    At most one of ``bucket``, ``limited`` and ``refusal`` is set: the first check that failed, in the
+    order buckets, limited counters, claims. ``bucket`` is that bucket's index and ``wait`` the seconds
+    until it would have the tokens (``math.inf`` when its amount exceeds its capacity); ``limited`` is that
+    counter's index and ``count`` its current value; ``refusal`` is the budget claim that did not fit.
+    When admitted, ``counts`` holds the new value of every limited counter, in order (on a retry of a
+    held reservation, their current values).
+    """
+
+    refusal: Refusal | None = None
+    bucket: int | None = None
+    wait: float = 0.0
+    limited: int | None = None
+    count: int = 0
+    counts: tuple[int, ...] = ()
+
+    @property
+    def admitted(self) -> bool:
+        return self.refusal is None and self.bucket is None and self.limited is None
+
+
+def check_buckets(buckets: Sequence[Bucket]) -> None:
+    """Raise ``ValueError`` unless every bucket has a positive finite capacity and refill rate and a
+    finite amount."""
+    for b in buckets:
+        if not (0 < b.capacity < math.inf and 0 < b.refill_per_second < math.inf and math.isfinite(b.amount)):
+            raise ValueError(
+                f"bucket capacity and refill rate must be positive and finite: {b.capacity!r}, "
+                f"{b.refill_per_second!r} (amount {b.amount!r})"
+            )
+
+
+def check_admission(
+    claims: Sequence[Claim], buckets: Sequence[Bucket], limited: Sequence[Limited], ttl: float
+) -> None:
+    """Raise ``ValueError`` on an out-of-range claim, bucket, counter ttl or reservation ttl."""
+    check_claims(claims, ttl)
+    check_buckets(buckets)
+    for item in limited:
+        if not item.ttl > 0:
+            raise ValueError(f"limited counter ttl must be positive: {item!r}")
 
 
 def check_claims(claims: Sequence[Claim], ttl: float) -> None:
@@ -143,6 +236,42 @@ class Counters(Protocol):
 
     async def set_field(self, key: str, field: str, value: str, ttl: float) -> None:
         """Set a field of a small map; the map expires ``ttl`` seconds after its last write."""
+        ...
+
+    async def admit(
+        self,
+        reservation_id: str,
+        claims: Sequence[Claim],
+        buckets: Sequence[Bucket],
+        limited: Sequence[Limited],
+        ttl: float,
+        *,
+        fields: Sequence[MapWrite] = (),
+    ) -> Admission:
+        """Everything a request needs before it is forwarded, in one atomic step: check every bucket (as
+        :meth:`take`), then every limited counter (as :meth:`incr_limited`), then the claims (as
+        :meth:`reserve`); apply all of them only if all pass, else apply nothing and say which refused.
+        Repeated keys add up as successive calls would. The reservation id behaves as in :meth:`reserve`
+        (held: a no-op that admits; finished: ``ValueError``), except that with no claims nothing is
+        recorded under it. ``fields`` are map writes (e.g. a span's depth) made whatever the outcome."""
+        ...
+
+    async def finish(
+        self,
+        reservation_id: str | None,
+        actual: int,
+        charges: Sequence[Bucket],
+        decrements: Sequence[tuple[str, int]],
+        add_spent: Sequence[tuple[str, int]],
+    ) -> dict[str, int]:
+        """Everything after the call, in one atomic step: settle the reservation (if any) with ``actual``
+        (as :meth:`settle`), then apply the bucket ``charges`` (as :meth:`charge`), the ``decrements``
+        (as :meth:`decr`) and the soft-budget spends (as :meth:`add_spent`, no ttl). Returns the spent of
+        every key it touched: the settled reservation's keys (only if this call settled it) and the
+        ``add_spent`` keys.
+
+        Release is ``finish(id, 0, refunds, undo, ())``: a settle of 0 spends nothing, exactly like
+        :meth:`release`, and the caller passes the negated bucket amounts and the counter increments."""
         ...
 
     async def aclose(self) -> None:

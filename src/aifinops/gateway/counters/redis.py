@@ -1,8 +1,11 @@
 """Counters shared by a fleet of gateway processes, in Redis.
 
-Every check-and-update is one Lua script (loaded once, then called by SHA: one round trip), so any number
-of processes share one budget exactly. Expiry uses the Redis server's clock (``TIME``), never a gateway
-host's. Keys, all under ``prefix``::
+Every check-and-update is one Lua script (in :mod:`~aifinops.gateway.counters.lua`; loaded once, then
+called by SHA: one round trip), so any number of processes share one budget exactly. ``admit`` and
+``finish`` bundle everything a gateway request needs before and after its call into one script each;
+they take their parameters as one JSON argument (decoded by Redis's ``cjson``) because redis-py packs
+each separate argument in Python, which for dozens of them costs a sizeable part of the call. Expiry uses the Redis
+server's clock (``TIME``), never a gateway host's. Keys, all under ``prefix``::
 
     s:{key}    spent nano-dollars (string int)          r:{key}   reserved nano-dollars (string int)
     z:{key}    ZSET reservation id -> expiry (seconds)  h:{key}   HASH reservation id -> amount held
@@ -10,182 +13,37 @@ host's. Keys, all under ``prefix``::
     b:{key}    token bucket HASH t (tokens), ts         c:{key}   limited counter
     m:{key}    small map
 
-The scripts read a reservation's keys from its record, so they need one Redis (not a Cluster).
+Settling scripts read a reservation's keys from its record, and ``admit``/``finish`` build their keys
+from the prefix, so they need one Redis (not a Cluster).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
+import orjson
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.exceptions import ResponseError
 
-from aifinops.gateway.counters.base import RECORD_GRACE, Claim, Refusal, check_claims
+from aifinops.gateway.counters import lua
+from aifinops.gateway.counters.base import (
+    RECORD_GRACE,
+    Admission,
+    Bucket,
+    Claim,
+    Limited,
+    MapWrite,
+    Refusal,
+    check_admission,
+    check_buckets,
+    check_claims,
+)
 
 __all__ = ["RedisCounters"]
 
 BUCKET_IDLE_MS = 180_000  # a bucket lives this long after it is full again (then it equals a new one)
-
-_PRELUDE = """
-local function now_s()
-  local t = redis.call('TIME')
-  return tonumber(t[1]) + tonumber(t[2]) / 1000000
-end
-local function purge(r, z, h, now)
-  local ids = redis.call('ZRANGEBYSCORE', z, '-inf', now)
-  local n = #ids
-  if n == 0 then return end
-  local total = 0
-  for i = 1, n, 500 do
-    local chunk = {unpack(ids, i, math.min(i + 499, n))}
-    local amounts = redis.call('HMGET', h, unpack(chunk))
-    for _, a in ipairs(amounts) do
-      if a then total = total + tonumber(a) end
-    end
-    redis.call('HDEL', h, unpack(chunk))
-  end
-  redis.call('ZREMRANGEBYSCORE', z, '-inf', now)
-  if total ~= 0 then redis.call('DECRBY', r, total) end
-end
-local function keep(k, ms)
-  if redis.call('PTTL', k) < ms then redis.call('PEXPIRE', k, ms) end
-end
-"""
-
-# KEYS: res, then s, r, z, h per claim. ARGV: ttl, grace, id, then key, limit, amount per claim.
-_RESERVE = (
-    _PRELUDE
-    + """
-local rec, id = KEYS[1], ARGV[3]
-if redis.call('EXISTS', rec) == 1 then
-  if redis.call('HEXISTS', rec, 'done') == 1 then
-    return redis.error_reply('reservation id already used: ' .. id)
-  end
-  return 0
-end
-local now, ttl = now_s(), tonumber(ARGV[1])
-local n = (#ARGV - 3) / 3
-local pending = {}
-for i = 1, n do
-  local b, a = 2 + 4 * (i - 1), 4 + 3 * (i - 1)
-  purge(KEYS[b + 1], KEYS[b + 2], KEYS[b + 3], now)
-  local spent = redis.call('GET', KEYS[b]) or '0'
-  local reserved = redis.call('GET', KEYS[b + 1]) or '0'
-  local total = (pending[ARGV[a]] or 0) + tonumber(ARGV[a + 2])
-  if tonumber(spent) + tonumber(reserved) + total > tonumber(ARGV[a + 1]) then
-    return {i, spent, reserved}
-  end
-  pending[ARGV[a]] = total
-end
-local expiry = now + ttl
-local ms = math.ceil((ttl + tonumber(ARGV[2])) * 1000)
-for i = 1, n do
-  local b, a = 2 + 4 * (i - 1), 4 + 3 * (i - 1)
-  redis.call('INCRBY', KEYS[b + 1], ARGV[a + 2])
-  redis.call('ZADD', KEYS[b + 2], expiry, id)
-  redis.call('HINCRBY', KEYS[b + 3], id, ARGV[a + 2])
-  redis.call('HINCRBY', rec, 'k:' .. ARGV[a], ARGV[a + 2])
-  keep(KEYS[b + 1], ms)
-  keep(KEYS[b + 2], ms)
-  keep(KEYS[b + 3], ms)
-end
-if n == 0 then redis.call('HSET', rec, 'empty', '1') end
-redis.call('PEXPIRE', rec, ms)
-return 0
-"""
-)
-
-# KEYS: res. ARGV: prefix, id, actual ('' to release).
-_FINISH = """
-local rec, prefix, id, actual = KEYS[1], ARGV[1], ARGV[2], ARGV[3]
-if redis.call('EXISTS', rec) == 0 or redis.call('HSETNX', rec, 'done', '1') == 0 then return 0 end
-local fields = redis.call('HKEYS', rec)
-for _, f in ipairs(fields) do
-  if string.sub(f, 1, 2) == 'k:' then
-    local key = string.sub(f, 3)
-    local h = prefix .. 'h:' .. key
-    local held = redis.call('HGET', h, id)
-    if held then
-      redis.call('DECRBY', prefix .. 'r:' .. key, held)
-      redis.call('HDEL', h, id)
-      redis.call('ZREM', prefix .. 'z:' .. key, id)
-    end
-    if actual ~= '' and actual ~= '0' then redis.call('INCRBY', prefix .. 's:' .. key, actual) end
-  end
-end
-return 1
-"""
-
-# KEYS: s, r, z, h.
-_USAGE = (
-    _PRELUDE
-    + """
-purge(KEYS[2], KEYS[3], KEYS[4], now_s())
-return {redis.call('GET', KEYS[1]) or '0', redis.call('GET', KEYS[2]) or '0'}
-"""
-)
-
-# KEYS: s. ARGV: amount, ttl ms ('' for none).
-_ADD_SPENT = """
-redis.call('INCRBY', KEYS[1], ARGV[1])
-if ARGV[2] ~= '' and redis.call('PTTL', KEYS[1]) == -1 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-return redis.call('GET', KEYS[1])
-"""
-
-# KEYS: s. ARGV: amount, ttl ms ('' for none).
-_ENSURE_SPENT = """
-local current = redis.call('GET', KEYS[1])
-if current then return current end
-if ARGV[2] ~= '' then
-  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-else
-  redis.call('SET', KEYS[1], ARGV[1])
-end
-return ARGV[1]
-"""
-
-# KEYS: b. ARGV: capacity, rate, amount, check ('1' or '0'), idle ms. Returns the wait as a string.
-_BUCKET = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
-local cap, rate, amount = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-local state = redis.call('HMGET', KEYS[1], 't', 'ts')
-local tokens = cap
-if state[1] then
-  tokens = math.min(cap, tonumber(state[1]) + math.max(0, now - tonumber(state[2])) * rate)
-end
-if ARGV[4] == '1' then
-  if amount > cap then return 'inf' end
-  if tokens < amount then return string.format('%.17g', (amount - tokens) / rate) end
-end
-tokens = math.min(cap, tokens - amount)
-redis.call('HSET', KEYS[1], 't', string.format('%.17g', tokens), 'ts', string.format('%.17g', now))
-redis.call('PEXPIRE', KEYS[1], math.ceil((cap - tokens) / rate * 1000) + tonumber(ARGV[5]))
-return '0'
-"""
-
-# KEYS: c. ARGV: amount, limit, ttl ms.
-_INCR_LIMITED = """
-local current = tonumber(redis.call('GET', KEYS[1]) or '0')
-if current + tonumber(ARGV[1]) > tonumber(ARGV[2]) then return {0, current} end
-local new = redis.call('INCRBY', KEYS[1], ARGV[1])
-if redis.call('PTTL', KEYS[1]) == -1 then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
-return {1, new}
-"""
-
-# KEYS: c. ARGV: amount.
-_DECR = """
-if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('DECRBY', KEYS[1], ARGV[1]) end
-return 0
-"""
-
-# KEYS: m. ARGV: field, value, ttl ms.
-_SET_FIELD = """
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-redis.call('PEXPIRE', KEYS[1], ARGV[3])
-return 0
-"""
 
 
 def _ms(seconds: float) -> int:
@@ -216,15 +74,17 @@ class RedisCounters:
         )
         self._redis = Redis.from_pool(pool)
         register = self._redis.register_script
-        self._reserve = register(_RESERVE)
-        self._finish = register(_FINISH)
-        self._usage = register(_USAGE)
-        self._add_spent = register(_ADD_SPENT)
-        self._ensure_spent = register(_ENSURE_SPENT)
-        self._bucket = register(_BUCKET)
-        self._incr_limited = register(_INCR_LIMITED)
-        self._decr = register(_DECR)
-        self._set_field = register(_SET_FIELD)
+        self._reserve = register(lua.RESERVE)
+        self._finish = register(lua.FINISH)
+        self._usage = register(lua.USAGE)
+        self._add_spent = register(lua.ADD_SPENT)
+        self._ensure_spent = register(lua.ENSURE_SPENT)
+        self._bucket = register(lua.BUCKET)
+        self._incr_limited = register(lua.INCR_LIMITED)
+        self._decr = register(lua.DECR)
+        self._set_field = register(lua.SET_FIELD)
+        self._admit = register(lua.ADMIT)
+        self._finish_all = register(lua.FINISH_ALL)
 
     @property
     def redis(self) -> Redis:
@@ -241,12 +101,7 @@ class RedisCounters:
         for c in claims:
             keys += (f"{p}s:{c.key}", f"{p}r:{c.key}", f"{p}z:{c.key}", f"{p}h:{c.key}")
             args += (c.key, c.limit, c.amount)
-        try:
-            result = await self._reserve(keys=keys, args=args)
-        except ResponseError as exc:
-            if "reservation id already used" in str(exc):
-                raise ValueError(f"reservation id already used: {reservation_id!r}") from None
-            raise
+        result = await self._run(self._reserve, keys, args, reservation_id)
         if result == 0:
             return None
         index, spent, reserved = result
@@ -278,6 +133,76 @@ class RedisCounters:
         spent, reserved = await self._usage(keys=[f"{p}s:{key}", f"{p}r:{key}", f"{p}z:{key}", f"{p}h:{key}"])
         return int(spent), int(reserved)
 
+    # -- one step before and one after a request ----------------------------------------------------
+
+    async def admit(
+        self,
+        reservation_id: str,
+        claims: Sequence[Claim],
+        buckets: Sequence[Bucket],
+        limited: Sequence[Limited],
+        ttl: float,
+        *,
+        fields: Sequence[MapWrite] = (),
+    ) -> Admission:
+        check_admission(claims, buckets, limited, ttl)
+        payload = {
+            "p": self.prefix,
+            "id": reservation_id,
+            "ttl": float(ttl),
+            "grace": RECORD_GRACE,
+            "idle": BUCKET_IDLE_MS,
+            "b": [(b.key, float(b.capacity), float(b.refill_per_second), float(b.amount)) for b in buckets],
+            "l": [(x.key, str(x.amount), str(x.limit), str(_ms(x.ttl))) for x in limited],
+            "c": [(c.key, str(c.limit), str(c.amount)) for c in claims],
+            "f": [(w.key, w.field, w.value, str(_ms(w.ttl))) for w in fields],
+        }
+        result = await self._run(self._admit, [], [orjson.dumps(payload)], reservation_id)
+        kind = int(result[0])
+        if kind == 0:
+            return Admission(counts=tuple(int(v) for v in result[1:]))
+        index = int(result[1]) - 1
+        if kind == 1:
+            return Admission(bucket=index, wait=float(result[2]))
+        if kind == 2:
+            return Admission(limited=index, count=int(result[2]))
+        claim = claims[index]
+        return Admission(
+            refusal=Refusal(claim.key, claim.limit, int(result[2]), int(result[3]), claim.amount)
+        )
+
+    async def finish(
+        self,
+        reservation_id: str | None,
+        actual: int,
+        charges: Sequence[Bucket],
+        decrements: Sequence[tuple[str, int]],
+        add_spent: Sequence[tuple[str, int]],
+    ) -> dict[str, int]:
+        if actual < 0:
+            raise ValueError(f"actual spend must not be negative, got {actual}")
+        check_buckets(charges)
+        payload = {
+            "p": self.prefix,
+            "id": reservation_id,
+            "actual": str(int(actual)),
+            "idle": BUCKET_IDLE_MS,
+            "b": [(b.key, float(b.capacity), float(b.refill_per_second), float(b.amount)) for b in charges],
+            "d": [(key, str(amount)) for key, amount in decrements],
+            "a": [(key, str(amount)) for key, amount in add_spent],
+        }
+        result = await self._finish_all(args=[orjson.dumps(payload)])
+        return {result[i]: int(result[i + 1]) for i in range(0, len(result), 2)}
+
+    async def _run(self, script: Any, keys: list[str], args: list[Any], reservation_id: str) -> Any:
+        """Run a reserving script, turning its "already used" error into ``ValueError``."""
+        try:
+            return await script(keys=keys, args=args)
+        except ResponseError as exc:
+            if "reservation id already used" in str(exc):
+                raise ValueError(f"reservation id already used: {reservation_id!r}") from None
+            raise
+
     # -- token buckets -----------------------------------------------------------------------------
 
     async def take(self, key: str, capacity: float, refill_per_second: float, amount: float) -> float:
@@ -287,8 +212,7 @@ class RedisCounters:
         await self._run_bucket(key, capacity, refill_per_second, amount, "0")
 
     async def _run_bucket(self, key: str, capacity: float, rate: float, amount: float, check: str) -> float:
-        if not (capacity > 0 and rate > 0):
-            raise ValueError(f"bucket capacity and refill rate must be positive: {capacity!r}, {rate!r}")
+        check_buckets([Bucket(key, capacity, rate, amount)])
         args = [repr(float(capacity)), repr(float(rate)), repr(float(amount)), check, BUCKET_IDLE_MS]
         return float(await self._bucket(keys=[f"{self.prefix}b:{key}"], args=args))
 
