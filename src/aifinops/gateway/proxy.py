@@ -15,9 +15,7 @@ import aiohttp
 import orjson
 
 from aifinops.budgets.policy import Policy, compile_policy
-from aifinops.core import normalize
 from aifinops.core.errors import InputError
-from aifinops.core.usage import TokenUsage
 from aifinops.gateway.audit import AuditLog
 from aifinops.gateway.cache import CachedResponse, ResponseCache
 from aifinops.gateway.counters import Counters, make_counters
@@ -29,6 +27,7 @@ from aifinops.gateway.metrics import GatewayMetrics
 from aifinops.gateway.routing import Router, Target
 from aifinops.gateway.streaming import relay_stream
 from aifinops.gateway.wal import WalWriter
+from aifinops.gateway.wire import down_headers, error_text, models_listing, usage_of
 
 __all__ = ["Gateway", "ROUTES"]
 
@@ -45,38 +44,7 @@ ROUTES = {
 }
 _RETRYABLE = frozenset({408, 409, 429, 500, 502, 503, 504, 529})
 _UP_PASS = ("anthropic-version", "anthropic-beta", "openai-organization", "openai-project", "openai-beta")
-_DOWN_PREFIXES = (b"x-request-id", b"request-id", b"openai-", b"anthropic-", b"retry-after", b"x-ratelimit-")
 _JSON = (b"content-type", b"application/json")
-
-
-def _usage_of(route: str, body: dict[str, Any]) -> TokenUsage:
-    usage = body.get("usage")
-    if route == "messages":
-        return normalize.from_anthropic(usage)
-    if route == "responses":
-        return normalize.from_openai_responses(usage)
-    return normalize.from_openai_chat(usage)
-
-
-def _error_text(data: bytes) -> str:
-    try:
-        body = orjson.loads(data)
-        err = body.get("error") if isinstance(body, dict) else None
-        if isinstance(err, dict) and err.get("message"):
-            return str(err["message"])[:500]
-    except orjson.JSONDecodeError:
-        pass
-    return data[:500].decode("utf-8", "replace")
-
-
-def down_headers(headers: Any) -> list[tuple[bytes, bytes]]:
-    """Upstream response headers worth passing to the client."""
-    out = []
-    for name, value in headers.items():
-        low = name.lower().encode()
-        if low.startswith(_DOWN_PREFIXES) or low == b"content-type":
-            out.append((low, value.encode("latin-1")))
-    return out
 
 
 class Gateway:
@@ -531,14 +499,14 @@ class Gateway:
         if 200 <= status < 300:
             try:
                 parsed = orjson.loads(data)
-                usage = _usage_of(ctx.route, parsed)
+                usage = usage_of(ctx.route, parsed)
                 served = parsed.get("model")
                 tier = parsed.get("service_tier")
             except (orjson.JSONDecodeError, ValueError, AttributeError) as exc:
                 usage, estimated, error = estimate_usage(ctx, 0), True, f"unreadable usage: {exc}"
             record_status = "ok"
         else:
-            record_status, error = "error", _error_text(data)
+            record_status, error = "error", error_text(data)
         elapsed = time.perf_counter() - started
         record = build_record(
             ctx,
@@ -572,31 +540,8 @@ class Gateway:
     async def _models(self, path: str, headers: dict[str, str], send: Send) -> None:
         """The models this gateway can route: the catalog's chat and embedding models plus aliases."""
         names = sorted({*(m.model for m in self.catalog.models), *self.router.aliases})
-        anthropic = "anthropic-version" in headers
-        if path != "/v1/models":
-            wanted = path[len("/v1/models/") :]
-            if wanted not in names:
-                await self._error(
-                    send, "anthropic" if anthropic else "openai", 404, f"model {wanted!r} not found"
-                )
-                return
-            names = [wanted]
-        if anthropic:
-            data = [
-                {"type": "model", "id": n, "display_name": n, "created_at": "2024-01-01T00:00:00Z"}
-                for n in names
-            ]
-            body: Any = (
-                data[0]
-                if path != "/v1/models"
-                else {
-                    "data": data,
-                    "has_more": False,
-                    "first_id": names[0] if names else None,
-                    "last_id": names[-1] if names else None,
-                }
-            )
-        else:
-            data = [{"id": n, "object": "model", "created": 0, "owned_by": "aifinops"} for n in names]
-            body = data[0] if path != "/v1/models" else {"object": "list", "data": data}
-        await self._respond(send, 200, orjson.dumps(body))
+        protocol, status, body = models_listing(path, headers, names)
+        if status != 200:
+            await self._error(send, protocol, status, body)
+            return
+        await self._respond(send, 200, body)

@@ -20,6 +20,7 @@ from aifinops.gateway.metering import CallContext, build_record, estimate_usage
 from aifinops.gateway.routing import Target
 from aifinops.gateway.sse import SSEParser
 from aifinops.gateway.wal import interrupted
+from aifinops.gateway.wire import down_headers
 
 if TYPE_CHECKING:
     from aifinops.gateway.proxy import Gateway
@@ -49,8 +50,6 @@ async def relay_stream(
     tags: dict[str, str] | None,
 ) -> None:
     """Pass the upstream stream through; write one record when it ends, however it ends."""
-    from aifinops.gateway.proxy import down_headers
-
     acc = _ACCUMULATORS[ctx.route]()
     parser = SSEParser()
     deltas = 0
