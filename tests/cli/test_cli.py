@@ -173,4 +173,6 @@ def test_export_focus_matches_the_report(run, tmp_path: Path) -> None:
     table = pq.read_table(out)
     assert table.num_rows == result["rows"] == total["records"]
     assert Decimal(result["effective_cost"]) == Decimal(total["effective_cost"])
-    assert table.column_names[:2] == ["AvailabilityZone", "BilledCost"] and "x_InputTokens" in table.column_names
+    assert (
+        table.column_names[:2] == ["AvailabilityZone", "BilledCost"] and "x_InputTokens" in table.column_names
+    )

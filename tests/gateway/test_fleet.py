@@ -126,7 +126,9 @@ def test_two_gateways_one_redis_budget_is_never_overshot(tmp_path: Path) -> None
         con.close()
         assert n == ok + extra and rejected >= refused
         assert spent <= budget, f"spent {spent} over the {budget} budget"
-        print(f"\nfleet: {ok} admitted, {refused} refused of 1000, +{extra} sequential; spent {spent} of {budget}")
+        print(
+            f"\nfleet: {ok} admitted, {refused} refused of 1000, +{extra} sequential; spent {spent} of {budget}"
+        )
         audits = []
         for folder in ("a", "b"):
             for path in (tmp_path / folder / "audit").glob("*.jsonl"):

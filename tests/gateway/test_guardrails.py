@@ -270,10 +270,15 @@ def test_soft_budget_alerts_at_thresholds(emu: RunningEmulator, tmp_path: Path) 
 
 
 def test_unreachable_counters_fail_closed_with_a_clear_error(emu: RunningEmulator, tmp_path: Path) -> None:
-    config = upstreams(emu, "redis_url: redis://127.0.0.1:9/0\nbudgets:\n  - {name: b, period: day, amount: 5, hard: true}\n")
+    config = upstreams(
+        emu, "redis_url: redis://127.0.0.1:9/0\nbudgets:\n  - {name: b, period: day, amount: 5, hard: true}\n"
+    )
     with serve_gateway(config, tmp_path) as gw:
         with pytest.raises(openai.InternalServerError) as info:
             _client(gw).chat.completions.create(model="gpt-4o", messages=HI, max_tokens=10)
         assert info.value.status_code == 503 and "guardrails unavailable" in str(info.value)
-        assert gw.records[-1].status == "rejected" and gw.records[-1].tags["guardrail"] == "guardrails_unavailable"
+        assert (
+            gw.records[-1].status == "rejected"
+            and gw.records[-1].tags["guardrail"] == "guardrails_unavailable"
+        )
         assert emu.stats()["requests"].get("/v1/chat/completions", 0) == 0  # nothing was forwarded
