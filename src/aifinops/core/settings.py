@@ -55,7 +55,7 @@ class _Section(BaseModel):
 class LedgerSettings(_Section):
     """The embedded ledger (DuckDB)."""
 
-    memory_limit: str = "512MB"
+    memory_limit: str = "256MB"
 
     @field_validator("memory_limit")
     @classmethod

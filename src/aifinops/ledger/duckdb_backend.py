@@ -275,11 +275,14 @@ class DuckDBLedger:
     ) -> Iterator[pa.Table]:
         """Stream records as Arrow tables; ``where_sql`` is a trusted SQL fragment with ``?`` params."""
         cur = self._cursor()
-        reader = cur.sql(
-            f"SELECT {_RECORD_COLS} FROM records r {where_sql}", params=list(params)
-        ).to_arrow_reader(batch_size)
-        for batch in reader:
-            yield pa.Table.from_batches([batch])
+        try:
+            reader = cur.sql(
+                f"SELECT {_RECORD_COLS} FROM records r {where_sql}", params=list(params)
+            ).to_arrow_reader(batch_size)
+            for batch in reader:
+                yield pa.Table.from_batches([batch])
+        except duckdb.Error as exc:
+            raise StorageError(f"reading records failed: {exc}") from None
 
     def workflow_rows(
         self, *, since: Any = None, until: Any = None, workflow_id: str | None = None
