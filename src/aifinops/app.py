@@ -268,7 +268,8 @@ class App:
         from aifinops.ledger.query import build_where
 
         clause, params = build_where(since, until, dict(where or {}))
-        batches = self.ledger.iter_batches(clause, params)  # no ORDER BY: a sort would hold the period in memory
+        # no ORDER BY: a sort would hold the whole period in memory
+        batches = self.ledger.iter_batches(clause, params)
         return export_focus(batches, Path(out), fmt=fmt, currency=self.settings.currency)
 
     def simulate_policy(

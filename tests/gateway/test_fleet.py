@@ -42,6 +42,33 @@ def _spawn(args: list[str], port: int) -> subprocess.Popen:
     return spawn_aifinops(args, port)
 
 
+def _redis(prefix: str) -> str:
+    return f"redis_url: redis://127.0.0.1:6379/0\nredis_prefix: '{prefix}'\n"
+
+
+def _fleet(tmp_path: Path, config_text: str) -> tuple[subprocess.Popen, subprocess.Popen, int, int]:
+    """The ledger server (`serve`) and one fleet gateway (`gateway --ledger-url`) sharing a config."""
+    config = tmp_path / "aifinops.yaml"
+    config.write_text(config_text)
+    port_a, port_b = free_port(), free_port()
+    base = ["--config", str(config)]
+    server = _spawn([*base, "--data-dir", str(tmp_path / "a"), "serve", "--port", str(port_a)], port_a)
+    gateway = _spawn(
+        [
+            *base,
+            "--data-dir",
+            str(tmp_path / "b"),
+            "gateway",
+            "--port",
+            str(port_b),
+            "--ledger-url",
+            f"http://127.0.0.1:{port_a}",
+        ],
+        port_b,
+    )
+    return server, gateway, port_a, port_b
+
+
 def _stop(proc: subprocess.Popen) -> None:
     if proc.poll() is None:
         proc.send_signal(signal.SIGTERM)
@@ -82,30 +109,11 @@ def test_two_gateways_one_redis_budget_is_never_overshot(tmp_path: Path) -> None
     budget = Decimal("0.0625")  # about 500 of these requests at their actual cost
     prefix = f"aifinops:test:{uuid.uuid4().hex}:"
     with serve_emulator() as emu:
-        config = tmp_path / "aifinops.yaml"
-        config.write_text(
+        server, gateway, port_a, port_b = _fleet(
+            tmp_path,
             upstreams(emu)
-            + f"redis_url: redis://127.0.0.1:6379/0\nredis_prefix: '{prefix}'\n"
-            + f"budgets:\n  - {{name: fleet-day, period: day, amount: {budget}, hard: true}}\n"
-        )
-        port_a, port_b = free_port(), free_port()
-        server = _spawn(
-            ["--config", str(config), "--data-dir", str(tmp_path / "a"), "serve", "--port", str(port_a)],
-            port_a,
-        )
-        gateway = _spawn(
-            [
-                "--config",
-                str(config),
-                "--data-dir",
-                str(tmp_path / "b"),
-                "gateway",
-                "--port",
-                str(port_b),
-                "--ledger-url",
-                f"http://127.0.0.1:{port_a}",
-            ],
-            port_b,
+            + _redis(prefix)
+            + f"budgets:\n  - {{name: fleet-day, period: day, amount: {budget}, hard: true}}\n",
         )
         try:
             urls = [f"http://127.0.0.1:{port_a}", f"http://127.0.0.1:{port_b}"]
@@ -149,31 +157,12 @@ def test_a_killed_gateway_frees_its_reservations_when_they_expire(tmp_path: Path
     from aifinops.emulators import EmulatorConfig
 
     with serve_emulator(EmulatorConfig(latency_ms=3000)) as emu:
-        config = tmp_path / "aifinops.yaml"
-        config.write_text(
+        server, gateway, port_a, port_b = _fleet(
+            tmp_path,
             upstreams(emu)
-            + f"redis_url: redis://127.0.0.1:6379/0\nredis_prefix: '{prefix}'\n"
+            + _redis(prefix)
             + "guardrails: {reservation_ttl_seconds: 2}\n"
-            + "budgets:\n  - {name: small, period: day, amount: 0.003, hard: true}\n"
-        )
-        port_a, port_b = free_port(), free_port()
-        server = _spawn(
-            ["--config", str(config), "--data-dir", str(tmp_path / "a"), "serve", "--port", str(port_a)],
-            port_a,
-        )
-        gateway = _spawn(
-            [
-                "--config",
-                str(config),
-                "--data-dir",
-                str(tmp_path / "b"),
-                "gateway",
-                "--port",
-                str(port_b),
-                "--ledger-url",
-                f"http://127.0.0.1:{port_a}",
-            ],
-            port_b,
+            + "budgets:\n  - {name: small, period: day, amount: 0.003, hard: true}\n",
         )
         try:
 
