@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from aifinops.core.errors import InputError, NotFound
-from aifinops.core.records import DIMENSIONS, UsageRecord, make_record_id
+from aifinops.core.records import DIMENSIONS, MONEY_FIELDS, TOKEN_FIELDS, UsageRecord, make_record_id
 from aifinops.core.settings import Settings, load_settings
 from aifinops.core.timeutil import utcnow
 from aifinops.ledger import AppendResult, DuckDBLedger, Ledger, RollupQuery, ScanQuery
@@ -241,19 +241,6 @@ class App:
             ScanQuery(since=since, until=until, where=dict(where or {}), limit=limit, offset=offset)
         )
 
-    def record(self, record_id: str) -> UsageRecord:
-        """One record by id."""
-        for rec in self.ledger.scan(ScanQuery(where={}, limit=1, offset=0)) if not record_id else []:
-            return rec
-        rows = self.ledger.iter_batches("WHERE record_id = ?", [record_id])
-        from aifinops.ledger.convert import table_to_records
-
-        for table in rows:
-            found = table_to_records(table)
-            if found:
-                return found[0]
-        raise NotFound(f"no record with id {record_id!r}")
-
     def export_focus(
         self,
         out: Path,
@@ -409,20 +396,7 @@ def _reversal(original: UsageRecord) -> UsageRecord:
         return -value if isinstance(value, int | Decimal) and not isinstance(value, bool) else value
 
     reversal = dataclasses.replace(original, tags=dict(original.tags))
-    for name in (
-        "input_tokens",
-        "cached_input_tokens",
-        "cache_write_5m_tokens",
-        "cache_write_1h_tokens",
-        "output_tokens",
-        "reasoning_tokens",
-        "requests",
-        "gpu_seconds",
-        "quantity",
-        "list_cost",
-        "effective_cost",
-        "billed_cost",
-    ):
+    for name in (*TOKEN_FIELDS, "requests", "gpu_seconds", "quantity", *MONEY_FIELDS):
         setattr(reversal, name, neg(getattr(original, name)))
     reversal.record_id = make_record_id("reversal", original.record_id)
     reversal.corrects = original.record_id

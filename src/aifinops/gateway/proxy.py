@@ -387,8 +387,8 @@ class Gateway:
         strip: bool,
     ) -> tuple[str, bytes, dict[str, str]]:
         upstream = target.upstream
-        payload = raw
-        if target.model != ctx.model_requested or strip:
+        payload = raw  # raw always matches body (a policy rewrite re-serializes both)
+        if target.model != body["model"] or strip:
             out = dict(body)
             out["model"] = target.model
             if strip:
