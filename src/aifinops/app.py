@@ -15,6 +15,13 @@ from aifinops.core.errors import InputError, NotFound
 from aifinops.core.records import DIMENSIONS, MONEY_FIELDS, TOKEN_FIELDS, UsageRecord, make_record_id
 from aifinops.core.settings import Settings, load_settings
 from aifinops.core.timeutil import utcnow
+from aifinops.facade.access import AccessMixin
+from aifinops.facade.allocation import AllocationMixin
+from aifinops.facade.anomaly import AnomalyMixin
+from aifinops.facade.gpu import GpuMixin
+from aifinops.facade.kpis import KpiMixin
+from aifinops.facade.reconcile import ReconcileMixin
+from aifinops.facade.value import ValueMixin
 from aifinops.ledger import AppendResult, DuckDBLedger, Ledger, RollupQuery, ScanQuery
 
 __all__ = ["App", "LEDGER_FILE"]
@@ -22,8 +29,10 @@ __all__ = ["App", "LEDGER_FILE"]
 LEDGER_FILE = "ledger.duckdb"
 
 
-class App:
+class App(AllocationMixin, KpiMixin, ReconcileMixin, GpuMixin, AnomalyMixin, ValueMixin, AccessMixin):
     """aifinops as a Python object: ingest, price, store, report.
+
+    The methods of each area live in :mod:`aifinops.facade` (one mixin per area).
 
     >>> app = App(Settings(), data_dir=None)          # in-memory ledger
     >>> app.report_costs(by=["team"])                 # doctest: +SKIP

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from importlib import import_module
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -19,6 +20,10 @@ __all__ = ["create_server", "error_body"]
 def error_body(code: str, message: str, details: list[Any] | None = None) -> dict[str, Any]:
     """The one API error shape."""
     return {"error": {"code": code, "message": message, "details": details or []}}
+
+
+#: API modules of the areas (each has a ``router``), mounted under ``/api/v1``.
+_AREAS = ("allocation", "kpis", "reconcile", "gpu", "anomaly", "value", "access")
 
 
 def create_server(app: App, *, local_mode: bool = True) -> FastAPI:
@@ -77,6 +82,8 @@ def create_server(app: App, *, local_mode: bool = True) -> FastAPI:
     server.include_router(v1, prefix="/api/v1")
     server.include_router(guardrails, prefix="/api/v1")
     server.include_router(workflows, prefix="/api/v1")
+    for area in _AREAS:
+        server.include_router(import_module(f"aifinops.api.{area}").router, prefix="/api/v1")
     server.include_router(web)
     return server
 

@@ -6,6 +6,7 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from importlib import import_module
 from pathlib import Path
 from typing import Any
 
@@ -453,6 +454,12 @@ def doctor(obj: Ctx, fmt: str) -> None:
     for problem in info["problems"]:
         click.echo(f"problem: {problem}")
     click.echo("ok" if info["ok"] else f"{len(info['problems'])} problem(s)")
+
+
+#: Command modules of the areas; each has ``register(cli, report)``.
+_AREAS = ("allocation", "kpis", "reconcile", "gpu", "anomaly", "value", "access")
+for _area in _AREAS:
+    import_module(f"aifinops.cli.{_area}").register(cli, report)
 
 
 def main() -> None:

@@ -14,10 +14,16 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from aifinops.core.errors import ConfigError
 from aifinops.core.policy import AgentCap, BudgetRule, GuardrailSettings, ModelRule, RateLimitRule
+from aifinops.core.section import Section
+from aifinops.core.settings_access import AccessSettings
+from aifinops.core.settings_alerts import AlertSettings, AnomalySettings
+from aifinops.core.settings_allocation import AllocationSettings
+from aifinops.core.settings_gpu import GpuSettings, TrainingSettings
+from aifinops.core.settings_value import ValueSettings
 
 __all__ = [
     "Settings",
@@ -48,8 +54,7 @@ _BARE_SECRET = re.compile(r"(?<![\'\"\w$])\$\{([A-Za-z_][A-Za-z0-9_]*)\}(?![\'\"
 _SECRET = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+_Section = Section
 
 
 class LedgerSettings(_Section):
@@ -197,8 +202,13 @@ class Settings(_Section):
     agents: list[AgentCap] = Field(default_factory=list)
     guardrails: GuardrailSettings = Field(default_factory=GuardrailSettings)
     fleet: FleetSettings = Field(default_factory=FleetSettings)
-    allocation: dict[str, Any] = Field(default_factory=dict)
-    alerts: dict[str, Any] = Field(default_factory=dict)
+    allocation: AllocationSettings = Field(default_factory=AllocationSettings)
+    alerts: AlertSettings = Field(default_factory=AlertSettings)
+    anomaly: AnomalySettings = Field(default_factory=AnomalySettings)
+    gpus: GpuSettings = Field(default_factory=GpuSettings)
+    training: TrainingSettings = Field(default_factory=TrainingSettings)
+    value: ValueSettings = Field(default_factory=ValueSettings)
+    access: AccessSettings = Field(default_factory=AccessSettings)
     reporting: ReportingSettings = Field(default_factory=ReportingSettings)
     ledger: LedgerSettings = Field(default_factory=LedgerSettings)
     otlp: OtlpSettings = Field(default_factory=OtlpSettings)

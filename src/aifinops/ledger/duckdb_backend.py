@@ -215,6 +215,28 @@ class DuckDBLedger:
         with self.transaction() as tx:
             return tx.append_spans(spans)
 
+    def append_table(self, target: str, table: pa.Table, key: str, time_col: str) -> AppendResult:
+        """Idempotent append of an Arrow table to one of the ledger's other tables (GPU samples, alerts, ...).
+
+        Rows whose ``key`` is stored already (within the batch's ``time_col`` range) are dropped. ``target``,
+        ``key`` and ``time_col`` are trusted names from inside aifinops, never user input.
+        """
+        if table.num_rows == 0:
+            return AppendResult()
+        cols = ", ".join(f'"{name}"' for name in table.schema.names)
+        with self.transaction() as tx:
+            return tx._insert(table, target, key, cols, time_col, coverage=False)
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run one trusted write statement (from inside aifinops) in its own transaction; rows changed."""
+        with self._lock:
+            try:
+                cur = self._con.execute(sql, list(params))
+                row = cur.fetchone() if cur.description else None
+            except duckdb.Error as exc:
+                raise StorageError(f"ledger write failed: {exc}") from None
+        return int(row[0]) if row and isinstance(row[0], int) else 0
+
     def log_import(self, row: dict[str, Any]) -> None:
         """Remember an import for ``doctor`` and the data-health view."""
         cols = ", ".join(row)

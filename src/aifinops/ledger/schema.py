@@ -7,6 +7,10 @@ import pyarrow as pa
 from aifinops.core.money import MONEY_SCALE, MONEY_SQL
 from aifinops.core.records import MONEY_FIELDS, TOKEN_FIELDS
 from aifinops.core.spans import SPAN_FIELDS
+from aifinops.ledger import schema_access as _access
+from aifinops.ledger import schema_anomaly as _anomaly
+from aifinops.ledger import schema_gpu as _gpu
+from aifinops.ledger import schema_value as _value
 
 __all__ = [
     "RECORD_COLUMNS",
@@ -154,5 +158,8 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
         "spans: agent workflow structure from OpenTelemetry",
         (_create("spans", SPAN_COLUMNS, "ingested_at TIMESTAMPTZ NOT NULL DEFAULT now()"),),
     ),
+)
+MIGRATIONS = tuple(
+    sorted((*MIGRATIONS, *_gpu.MIGRATIONS, *_anomaly.MIGRATIONS, *_value.MIGRATIONS, *_access.MIGRATIONS))
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]

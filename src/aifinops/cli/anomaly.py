@@ -1,0 +1,11 @@
+"""Commands: Anomaly detection, forecasts and alerts (issue 8)."""
+
+from __future__ import annotations
+
+import click
+
+__all__ = ["register"]
+
+
+def register(cli: click.Group, report: click.Group) -> None:
+    """Add this area's commands to the ``aifinops`` group and its ``report`` group."""
