@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from importlib import import_module
 from pathlib import Path
@@ -69,6 +69,30 @@ class Ctx:
         from aifinops.app import App
 
         return App.open(self.config, self.data_dir)
+
+    def run(
+        self,
+        local: Callable[[Any], Any],
+        path: str,
+        *,
+        method: str = "GET",
+        params: dict[str, Any] | None = None,
+        json: Any = None,
+    ) -> Any:
+        """``local(app)`` on the ledger file, or the same API call (``path``) on the running server.
+
+        Every command that reads or writes the ledger goes through here (or :meth:`backend`), so it works
+        while ``aifinops serve`` holds the file. Query parameters that are ``None`` or empty are dropped.
+        """
+        remote = find_server(self.data_dir)
+        if remote is not None:
+            query = {k: v for k, v in (params or {}).items() if v not in (None, [], "")}
+            return remote.call(method, path, params=query, json=json)
+        app = self.open_app()
+        try:
+            return local(app)
+        finally:
+            app.close()
 
     @contextmanager
     def backend(self) -> Iterator[Local | Remote]:

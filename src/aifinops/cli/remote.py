@@ -65,6 +65,10 @@ class Remote:
             raise exc
         return response.json()
 
+    def call(self, method: str, path: str, **kwargs: Any) -> Any:
+        """One API call (``path`` under the server root, e.g. ``/api/v1/kpis``); errors as AifinopsError."""
+        return self._call(method, path, **kwargs)
+
     def report_costs(self, **params: Any) -> list[dict[str, Any]]:
         query = {k: v for k, v in params.items() if v not in (None, [], "")}
         return self._call("GET", "/api/v1/costs", params=query)
