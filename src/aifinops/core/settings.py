@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
@@ -70,11 +71,19 @@ class LedgerSettings(_Section):
         return value.strip()
 
 
+class ReconcileSettings(_Section):
+    """When a metered-vs-reported difference is flagged: above both the amount and the percent."""
+
+    tolerance_amount: Decimal = Field(default=Decimal("0.01"), ge=0)
+    tolerance_percent: Decimal = Field(default=Decimal("1"), ge=0)
+
+
 class ReportingSettings(_Section):
     """How reports read the ledger."""
 
     source_priority: list[str] = Field(default_factory=lambda: list(DEFAULT_SOURCE_PRIORITY))
     cost_column: str = "effective_cost"
+    reconcile: ReconcileSettings = Field(default_factory=ReconcileSettings)
 
     @field_validator("cost_column")
     @classmethod
