@@ -176,6 +176,10 @@ class App(AllocationMixin, KpiMixin, ReconcileMixin, GpuMixin, AnomalyMixin, Val
             for batch in data.batches:
                 self.price(batch)
                 total += tx.append(batch)
+            if data.reports is not None:  # the providers' usage reports, for reconciliation
+                reports = data.reports.records()
+                self.price(reports)
+                total += tx.append(reports)
             outcomes = tx.append_outcomes(data.outcomes)
         return {
             "seed": seed,

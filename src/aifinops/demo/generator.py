@@ -20,6 +20,7 @@ from aifinops.demo.company import FEATURES, INCIDENTS
 from aifinops.demo.context import DemoContext
 from aifinops.demo.infra import gpu_day, jobs_day
 from aifinops.demo.outcomes import generate_outcomes
+from aifinops.demo.reports import ProviderReports
 from aifinops.demo.traffic import feature_day
 
 __all__ = ["DemoData", "generate", "BATCH_SIZE"]
@@ -41,6 +42,9 @@ class DemoData:
     end: datetime
     #: Incident name -> its ``[start, end)`` clipped to the window (incidents outside it are left out).
     incidents: dict[str, tuple[datetime, datetime]] = field(default_factory=dict)
+    #: The providers' daily usage reports, filled while :attr:`batches` is consumed: call
+    #: ``reports.records()`` after the last batch.
+    reports: ProviderReports | None = None
 
     def records(self) -> Iterator[UsageRecord]:
         """The records of every batch, one at a time (consumes :attr:`batches`)."""
@@ -77,12 +81,14 @@ def generate(seed: int = 42, *, days: int = 90, end: datetime | None = None, sca
         lo, hi = ctx.incidents[incident.name]
         if lo < end and hi > start:
             incidents[incident.name] = (max(lo, start), min(hi, end))
+    reports = ProviderReports(end, scale)
     return DemoData(
-        batches=_batches(ctx),
+        batches=_batches(ctx, reports),
         outcomes=generate_outcomes(ctx),
         start=start,
         end=end,
         incidents=incidents,
+        reports=reports,
     )
 
 
@@ -116,11 +122,12 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _batches(ctx: DemoContext) -> Iterator[list[UsageRecord]]:
+def _batches(ctx: DemoContext, reports: ProviderReports) -> Iterator[list[UsageRecord]]:
     buffer: list[UsageRecord] = []
     for day in ctx.days():
         with _gc_paused():  # never across a yield: the consumer runs with the collector as it found it
             records = _day_records(ctx, day)
+            reports.add(records)
         buffer.extend(records)
         while len(buffer) >= BATCH_SIZE:
             yield buffer[:BATCH_SIZE]

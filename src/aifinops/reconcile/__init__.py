@@ -16,8 +16,9 @@ A difference above the tolerance is flagged with its likely cause, in this order
 2. ``missing_stream_usage``: metered calls whose usage the provider never sent (estimated by the gateway).
 3. ``bypassed_gateway``: the provider counted more tokens (or requests) than aifinops metered.
 4. ``report_incomplete``: aifinops metered more tokens than the provider reported (reports lag a day).
-5. ``price_change``: the tokens agree but the money does not: the catalog's rate is not the rate billed
-   (a price change, or a negotiated discount missing from ``discounts:``).
+5. ``price_change``: the tokens agree but the provider's cost report does not: the catalog's rate is not the
+   rate billed (a price change, or a negotiated discount missing from ``discounts:``). Against a usage report
+   (priced here from daily totals) agreeing counts are a match: daily totals cannot show per-request tiers.
 6. ``unexplained``: nothing above fits (for example a cost report with no usage report to compare tokens).
 """
 
@@ -144,7 +145,13 @@ def _compare(
     reported = cell.costs if has_costs else cell.usage
     difference = reported.cost - cell.metered.cost
     flagged = tolerance.exceeded(difference, cell.metered.cost, reported.cost)
-    cause, detail = _cause(cell, difference, has_costs) if flagged else (None, None)
+    note = None
+    if flagged and not has_costs and _same_traffic(cell) and not cell.metered.unpriced:
+        # a usage report is priced by our own catalog from daily totals: when the counts agree, a money gap is
+        # a per-request rate (long-context tier) that daily totals cannot show, not a billing difference
+        flagged = False
+        note = "token and request counts agree; the daily usage report cannot show per-request rate tiers"
+    cause, detail = _cause(cell, difference, has_costs) if flagged else (None, note)
     base = max(abs(cell.metered.cost), abs(reported.cost))
     return {
         "provider": provider or None,
@@ -198,6 +205,11 @@ def _cause(cell: _Cell, difference: Decimal, has_costs: bool) -> tuple[str, str]
     if not has_costs:
         return "unexplained", "no usage report to compare token counts with"
     return "unexplained", "no usage report for this day to compare token counts with the cost report"
+
+
+def _same_traffic(cell: _Cell) -> bool:
+    m, u = cell.metered, cell.usage
+    return not _more(u.tokens, m.tokens) and not _more(m.tokens, u.tokens) and u.requests == m.requests
 
 
 def _more(a: int, b: int) -> bool:
