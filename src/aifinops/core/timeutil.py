@@ -28,7 +28,10 @@ def parse_time(text: str, *, now: datetime | None = None, name: str = "time") ->
     value = text.strip()
     match = _RELATIVE.match(value.lower())
     if match:
-        return (now or utcnow()) - int(match.group(1)) * _UNITS[match.group(2)]
+        try:
+            return (now or utcnow()) - int(match.group(1)) * _UNITS[match.group(2)]
+        except OverflowError:
+            raise InputError(f"{name}: {text!r} reaches past the year 1") from None
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
