@@ -36,6 +36,7 @@ class CallContext:
     prompt_chars: int = 0
     max_tokens: int | None = None
     record: Any = None  # the call's record, once emitted
+    fingerprint: dict[str, str] | None = None  # request/prefix hashes (gateway.fingerprint)
 
 
 def estimate_usage(ctx: CallContext, output_chunks: int) -> TokenUsage:
@@ -64,6 +65,8 @@ def build_record(
     upstream = target.upstream if target else None
     provider = upstream.pricing_provider if upstream else None
     tags = dict(ctx.attribution.tags)
+    if ctx.fingerprint:
+        tags.update(ctx.fingerprint)
     tags["http_status"] = str(http_status)
     if upstream is not None:
         tags["upstream"] = upstream.name

@@ -20,6 +20,7 @@ from aifinops.gateway.audit import AuditLog
 from aifinops.gateway.cache import CachedResponse, ResponseCache
 from aifinops.gateway.counters import Counters, make_counters
 from aifinops.gateway.errors import error_response
+from aifinops.gateway.fingerprint import fingerprint
 from aifinops.gateway.guard import Guard, Refused, subject_of
 from aifinops.gateway.keys import KeyRing, attribution_from_headers, hash_key
 from aifinops.gateway.metering import CallContext, build_record, estimate_usage
@@ -233,6 +234,7 @@ class Gateway:
             api_key_name=key_name,
             stream=stream,
             prompt_chars=len(raw),
+            fingerprint=fingerprint(name, body, raw),
         )
         ticket = None
         if not self.guard.policy.empty:
