@@ -131,6 +131,7 @@ class Feature:
     operation: str = "chat"
     category: str = "hosted_inference"
     endpoint: str | None = None  # self-hosted endpoint serving it
+    duplicate_share: float = 0.0  # share of requests repeating a popular one verbatim (exact cache)
     outcome: OutcomeSpec | None = None
     migration: Migration | None = None  # models before ``models`` (the mix since the migration)
 
@@ -268,13 +269,13 @@ FEATURES: tuple[Feature, ...] = (
     _F("search-answers", "search", "assistant", "acme-search", "rag-answer", "ai-search", "chat",
        (("gpt-5.4", 0.55), ("claude-sonnet-4-6", 0.15), ("gemini-3-flash-preview", 0.2),
         ("gpt-4.1-mini", 0.1)), 1100, profile="global", context_scale=55.0, output_scale=1.2, prefix_tokens=2500, max_output=1500, max_context=400_000,
-       customers=True, outcome=_O("answer_accepted", 0.35, None, "app-events"),
+       customers=True, duplicate_share=0.1, outcome=_O("answer_accepted", 0.35, None, "app-events"),
        migration=_G(48, (("gpt-4.1-mini", 0.55), ("gpt-4o", 0.3), ("gemini-2.5-flash", 0.15)),
                     "Answers moved from gpt-4o to gpt-5.4 (and Gemini 2.5 Flash to 3 Flash) after an eval "
                     "round: better grounded answers for about the same price per token.")),
     _F("query-embeddings", "search", "assistant", "acme-search", "retrieval", "ai-search", "embeddings",
        (("text-embedding-3-large", 1.0),), 400, profile="global", context_scale=0.4, customers=True,
-       error_rate=0.003, operation="embeddings", category="embedding"),
+       error_rate=0.003, duplicate_share=0.25, operation="embeddings", category="embedding"),
     _F("doc-indexing", "search", "assistant", "acme-search", "indexing", "ai-search", "embeddings",
        (("text-embedding-3-large", 1.0),), 150, profile="nightly", context_scale=50.0, customers=True,
        environments=(("prod", 1.0),), error_rate=0.003, operation="embeddings", category="embedding"),

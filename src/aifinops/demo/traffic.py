@@ -7,6 +7,7 @@ only loops to build the records and to follow the (few) retry chains.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -179,6 +180,9 @@ def feature_day(ctx: DemoContext, feature: Feature, day: date) -> list[UsageReco
     pricing_mode = "batch" if feature.kind == "batch" else "on_demand"
     batch = feature.kind == "batch"
     cacheable = bool(feature.prefix_tokens)
+    hashes = _request_hashes(ctx, feature, day, model_ids) if feature.duplicate_share else None
+    if cacheable:
+        tags["prefix_tokens"] = str(feature.prefix_tokens)
     out: list[UsageRecord] = []
     cols = zip(
         ids, starts, ends, envs.tolist(), model_ids.tolist(), np.where(no_input, 0, inp).tolist(),
@@ -193,6 +197,10 @@ def feature_day(ctx: DemoContext, feature: Feature, day: date) -> list[UsageReco
         rec_tags = dict(tags)
         if batch:
             rec_tags["batch_id"] = batch_ids[mid]
+        if cacheable:  # what the gateway stamps (gateway.fingerprint): hashes of the prompt, never content
+            rec_tags["prefix_hash"] = _hash(f"{feature.name}|{mid}")
+        if hashes is not None:
+            rec_tags["request_hash"] = hashes[i]
         rec = UsageRecord(
             record_id=rid,
             source="gateway",
@@ -236,6 +244,24 @@ def feature_day(ctx: DemoContext, feature: Feature, day: date) -> list[UsageReco
             usage = (int(inp[i]), int(cached[i]), int(w5[i]), int(w1[i]), int(output[i]), int(reasoning[i]))
             out.extend(_retries(rng, rec, usage, bool(storm[i]), float(latency[i])))
     return out
+
+
+def _hash(text: str) -> str:
+    return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
+
+
+def _request_hashes(ctx: DemoContext, feature: Feature, day: date, model_ids: np.ndarray) -> list[str]:
+    """``request_hash`` per request: a ``duplicate_share`` repeat one of the day's popular requests verbatim
+    (Zipf-distributed, so the top ones repeat within minutes), the rest are unique."""
+    rng = ctx.rng("duplicates", feature_index(feature.name), day.toordinal())
+    n = model_ids.size
+    popular = rng.random(n) < feature.duplicate_share
+    pick = rng.zipf(1.4, n) % 200
+    stamp = f"{ctx.seed}|{feature.name}|{day:%Y%m%d}"
+    return [
+        _hash(f"{stamp}|{m}|popular-{k}" if p else f"{stamp}|{m}|{i}")
+        for i, (m, p, k) in enumerate(zip(model_ids.tolist(), popular.tolist(), pick.tolist(), strict=True))
+    ]
 
 
 def _mark_self_hosted(rec: UsageRecord, feature: Feature) -> None:
