@@ -4,6 +4,7 @@ The public API is the facade :class:`App` plus the record model; everything else
 """
 
 from aifinops.app import App
+from aifinops.client import record_outcome
 from aifinops.core.errors import AifinopsError, ConfigError, InputError, NotFound
 from aifinops.core.records import Outcome, UsageRecord, make_record_id
 from aifinops.core.settings import Settings, load_settings
@@ -24,4 +25,5 @@ __all__ = [
     "__version__",
     "load_settings",
     "make_record_id",
+    "record_outcome",
 ]

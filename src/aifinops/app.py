@@ -273,9 +273,15 @@ class App(AllocationMixin, KpiMixin, ReconcileMixin, GpuMixin, AnomalyMixin, Val
         return export_focus(batches, Path(out), fmt=fmt, currency=self.settings.currency)
 
     def simulate_policy(
-        self, settings: Settings, *, since: datetime | None = None, until: datetime | None = None
+        self,
+        settings: Settings,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        owner: str = "team",
     ) -> list[dict[str, Any]]:
-        """Replay the ledger's records through another configuration's guardrails (a dry run)."""
+        """Replay the ledger's records through another configuration's guardrails (a dry run); each
+        finding has ``by_owner``, the same figures per ``owner`` (a record field or tag key)."""
         from aifinops.budgets.policy import compile_policy
         from aifinops.budgets.simulate import simulate
         from aifinops.ledger.convert import table_to_records
@@ -296,7 +302,7 @@ class App(AllocationMixin, KpiMixin, ReconcileMixin, GpuMixin, AnomalyMixin, Val
             for table in self.ledger.iter_batches(where, params):
                 yield from table_to_records(table)
 
-        return simulate(records(), policy, self.catalog)
+        return simulate(records(), policy, self.catalog, owner=owner)
 
     def dimensions(self) -> list[str]:
         """The columns a report can group by (any other name is a tag key)."""

@@ -29,7 +29,9 @@ def row(i: int, trace: str = "t" * 32, **kw: object) -> SpanRow:
     return SpanRow(**fields)
 
 
-def test_a_version_1_ledger_gains_the_spans_table_and_every_later_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_version_1_ledger_gains_the_spans_table_and_every_later_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = tmp_path / "ledger.duckdb"
     monkeypatch.setattr(backend, "MIGRATIONS", backend.MIGRATIONS[:1])
     old = DuckDBLedger(path)

@@ -23,7 +23,7 @@ def error_body(code: str, message: str, details: list[Any] | None = None) -> dic
 
 
 #: API modules of the areas (each has a ``router``), mounted under ``/api/v1``.
-_AREAS = ("allocation", "kpis", "reconcile", "gpu", "anomaly", "value", "access")
+_AREAS = ("allocation", "kpis", "reconcile", "gpu", "anomaly", "value", "access", "export")
 
 
 def create_server(app: App, *, local_mode: bool = True) -> FastAPI:
@@ -40,6 +40,12 @@ def create_server(app: App, *, local_mode: bool = True) -> FastAPI:
     )
     server.state.app = app
     server.state.local_mode = local_mode
+    from aifinops.api.access import install_access
+
+    install_access(server)  # API keys and roles; a team key's requests see only its team (issue 10)
+    from aifinops.mcp.http import McpMount
+
+    server.mount("/mcp", McpMount(app, loopback=local_mode))  # the MCP server over streamable HTTP
 
     @server.exception_handler(AifinopsError)
     async def _aifinops_error(request: Request, exc: AifinopsError) -> JSONResponse:

@@ -35,8 +35,22 @@ def costs(
     where: Annotated[list[str], Query(description="KEY=VALUE filters")] = [],  # noqa: B006
     sources: Annotated[str, Query(pattern="^(authoritative|all)$")] = "authoritative",
     limit: Annotated[int | None, Query(ge=1, le=100_000)] = None,
+    allocated: Annotated[bool, Query(description="apply the allocation rules (adds `allocation`)")] = False,
 ) -> list[dict[str, Any]]:
     dims = [d.strip() for d in by.split(",") if d.strip()]
+    if allocated:
+        if sources != "authoritative":
+            raise InputError("allocated=true reads the authoritative sources only")
+        return jsonable(
+            _app(request).allocated_costs(
+                by=dims,
+                since=_time(since, "since"),
+                until=_time(until, "until"),
+                where=parse_where(where),
+                grain=grain,
+                limit=limit,
+            )
+        )
     rows = _app(request).report_costs(
         by=dims,
         since=_time(since, "since"),
@@ -142,3 +156,33 @@ def doctor(request: Request) -> dict[str, Any]:
 @router.get("/dimensions", summary="Columns a report can group by")
 def dimensions(request: Request) -> list[str]:
     return _app(request).dimensions()
+
+
+@router.get(
+    "/overview",
+    summary="Dashboard overview: today, month to date, forecast, by day and category, training vs inference, "
+    "top teams, models and movers (one rollup)",
+)
+def overview(
+    request: Request, days: Annotated[int, Query(ge=1, le=366, description="days in the window")] = 30
+) -> dict[str, Any]:
+    from aifinops.facade.overview import overview as build
+
+    return jsonable(build(_app(request), days=days))
+
+
+@router.get(
+    "/usage/models", summary="Per provider and model: cost, tokens, cost per 1,000 requests, cache hit rate"
+)
+def usage_models(
+    request: Request,
+    since: Annotated[str | None, Query(description="30d, 2026-01-01 or an ISO time")] = "30d",
+    until: str | None = None,
+    where: Annotated[list[str], Query(description="KEY=VALUE filters")] = [],  # noqa: B006
+) -> list[dict[str, Any]]:
+    from aifinops.facade.overview import model_usage
+
+    rows = model_usage(
+        _app(request), since=_time(since, "since"), until=_time(until, "until"), where=parse_where(where)
+    )
+    return jsonable(rows)

@@ -20,7 +20,18 @@ from aifinops.core.timeutil import parse_time, parse_where
 
 __all__ = ["cli", "main"]
 
-_SOURCES = ("openai-usage", "openai-costs", "anthropic-usage", "anthropic-costs", "focus", "records")
+_SOURCES = (
+    "openai-usage",
+    "openai-costs",
+    "anthropic-usage",
+    "anthropic-costs",
+    "focus",
+    "records",
+    "jobs",
+    "dcgm",
+    "nvidia-smi",
+    "outcomes",
+)
 _REPORT_COLUMNS = [
     "cost",
     "requests",
@@ -238,18 +249,40 @@ def demo(obj: Ctx, seed: int, days: int, scale: float, no_serve: bool, host: str
 @click.option(
     "--all-lines", is_flag=True, help="focus: import every line of the bill, not only AI and GPU lines"
 )
+@click.option("--host", default=None, help="nvidia-smi: the host the CSV was recorded on (default this one)")
+@click.option("--tz", default=None, help="nvidia-smi: time zone of its timestamps (default UTC)")
+@click.option(
+    "--interval", type=click.FloatRange(0.001), default=None, help="dcgm/nvidia-smi: seconds a sample covers"
+)
 @_format_option
 @click.pass_obj
 def ingest(
-    obj: Ctx, source: str, paths: tuple[Path, ...], reject_file: Path | None, all_lines: bool, fmt: str
+    obj: Ctx,
+    source: str,
+    paths: tuple[Path, ...],
+    reject_file: Path | None,
+    all_lines: bool,
+    fmt: str,
+    **gpu_options: Any,
 ) -> None:
-    """Import provider reports, FOCUS bills or generic record files. Re-importing is a no-op."""
+    """Import provider reports, FOCUS bills, records, GPU telemetry or job records. Re-importing is a no-op."""
+    from aifinops.cli.gpu import GPU_SOURCES, ingest_gpu_files
+
     if all_lines and source != "focus":
         raise click.UsageError("--all-lines applies only to the focus source")
+    if source not in GPU_SOURCES and any(v is not None for v in gpu_options.values()):
+        raise click.UsageError("--host, --tz and --interval apply only to the dcgm and nvidia-smi sources")
     if reject_file is None:
         reject_file = obj.data_dir / "rejects" / f"{source}-{paths[0].name}.rejects.jsonl"
-    with obj.backend() as backend:
-        result = backend.ingest(source, list(paths), reject_file, all_lines)
+    if source in GPU_SOURCES:
+        result = ingest_gpu_files(obj, source, list(paths), reject_file, **gpu_options)
+    elif source == "outcomes":  # business outcomes go to the value ledger
+        from aifinops.cli.value import ingest_outcome_files
+
+        result = ingest_outcome_files(obj, list(paths), reject_file)
+    else:
+        with obj.backend() as backend:
+            result = backend.ingest(source, list(paths), reject_file, all_lines)
     errors = result.pop("errors", None) or []
     emit(result, fmt)
     for err in errors[:20]:
@@ -278,6 +311,7 @@ report.add_command(report_workflows)
     "--sources", type=click.Choice(["authoritative", "all"]), default="authoritative", show_default=True
 )
 @click.option("--limit", type=click.IntRange(1), default=None)
+@click.option("--allocated", is_flag=True, help="apply the allocation rules (adds an allocation column)")
 @_format_option
 @click.pass_obj
 def report_costs(
@@ -289,14 +323,25 @@ def report_costs(
     grain: str | None,
     sources: str,
     limit: int | None,
+    allocated: bool,
     fmt: str,
 ) -> None:
     """Spend rollups, e.g. `aifinops report costs --by team,model --since 30d`."""
-    with obj.backend() as backend:
-        rows = backend.report_costs(
-            by=by, since=since, until=until, where=list(where), grain=grain, sources=sources, limit=limit
+    if allocated:
+        from aifinops.cli.allocation import allocated_rows
+
+        if sources != "authoritative":
+            raise click.UsageError("--allocated reads the authoritative sources only")
+        rows = allocated_rows(
+            obj, by=by, since=since, until=until, where=list(where), grain=grain, limit=limit
         )
-    dims = [d for d in by.split(",") if d] + (["period"] if grain else [])
+    else:
+        with obj.backend() as backend:
+            rows = backend.report_costs(
+                by=by, since=since, until=until, where=list(where), grain=grain, sources=sources, limit=limit
+            )
+    dims = [d for d in by.split(",") if d and d != "allocation"] + (["period"] if grain else [])
+    dims += ["allocation"] if allocated else []
     emit(rows, fmt, columns=dims + _REPORT_COLUMNS, title=f"AI spend since {since}")
 
 
@@ -397,10 +442,11 @@ def policy_validate(obj: Ctx, file: Path, fmt: str) -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--since", default="30d", show_default=True)
 @click.option("--until", default=None)
+@click.option("--owner", default="team", show_default=True, help="owner dimension of the per-owner table")
 @_format_option
 @click.pass_obj
-def policy_simulate(obj: Ctx, file: Path, since: str, until: str | None, fmt: str) -> None:
-    """Dry-run FILE's guardrails over the ledger: what would have been blocked, routed or clamped."""
+def policy_simulate(obj: Ctx, file: Path, since: str, until: str | None, owner: str, fmt: str) -> None:
+    """Dry-run FILE's guardrails over the ledger: what would have been blocked, routed or clamped, per owner."""
     from aifinops.core.settings import load_settings
 
     settings = load_settings(file)
@@ -410,6 +456,7 @@ def policy_simulate(obj: Ctx, file: Path, since: str, until: str | None, fmt: st
             settings,
             since=parse_time(since, name="since"),
             until=parse_time(until, name="until") if until else None,
+            owner=owner,
         )
     finally:
         app.close()
@@ -423,6 +470,12 @@ def policy_simulate(obj: Ctx, file: Path, since: str, until: str | None, fmt: st
         {"kind": f["kind"], "rule": f["rule"], "what would have happened": _finding_text(f)} for f in findings
     ]
     emit(rows, fmt, title=f"policy dry run since {since}")
+    from aifinops.budgets.simulate import per_owner
+    from aifinops.core.money import format_money
+
+    owners = [{**row, "saved": format_money(row["saved"])} for row in per_owner(findings, owner)]
+    if owners:
+        emit(owners, fmt, columns=[owner, *list(owners[0])[1:]], title=f"per {owner}")
 
 
 def _finding_text(f: dict[str, Any]) -> str:

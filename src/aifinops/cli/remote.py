@@ -17,11 +17,20 @@ __all__ = ["Remote", "find_server", "write_server_file", "SERVER_FILE"]
 SERVER_FILE = "server.json"
 
 
-def write_server_file(data_dir: Path, url: str) -> Path:
-    """Announce this server to CLI commands that use the same data folder."""
+def write_server_file(data_dir: Path, url: str, cli_token: str | None = None) -> Path:
+    """Announce this server to CLI commands that use the same data folder.
+
+    ``cli_token`` lets a CLI command that can read the data folder (so could open the ledger itself) act as
+    admin on the server: the file is readable by its owner only.
+    """
     data_dir.mkdir(parents=True, exist_ok=True)
     path = data_dir / SERVER_FILE
-    path.write_text(json.dumps({"url": url, "pid": os.getpid()}))
+    info: dict[str, Any] = {"url": url, "pid": os.getpid()}
+    if cli_token is not None:
+        info["cli_token"] = cli_token
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(json.dumps(info))
     return path
 
 
@@ -35,7 +44,7 @@ def find_server(data_dir: Path) -> Remote | None:
         return None
     if not pid_alive(pid):
         return None
-    remote = Remote(url)
+    remote = Remote(url, cli_token=info.get("cli_token"))
     try:
         remote.client.get("/healthz", timeout=2).raise_for_status()
     except httpx.HTTPError:
@@ -46,9 +55,14 @@ def find_server(data_dir: Path) -> Remote | None:
 class Remote:
     """The subset of the facade the CLI needs, over HTTP."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, cli_token: str | None = None) -> None:
         self.url = url
-        self.client = httpx.Client(base_url=url, timeout=httpx.Timeout(600.0, connect=5.0))
+        # an API key acts as its principal; without one, the data folder's token acts as admin (issue 10)
+        key = (os.environ.get("AIFINOPS_API_KEY") or "").strip()
+        headers = {"authorization": f"Bearer {key}"} if key else None
+        if not key and cli_token:
+            headers = {"x-aifinops-cli-token": str(cli_token)}
+        self.client = httpx.Client(base_url=url, timeout=httpx.Timeout(600.0, connect=5.0), headers=headers)
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
         try:
@@ -62,6 +76,9 @@ class Remote:
             except (ValueError, KeyError, TypeError):
                 exc = AifinopsError(f"server error {response.status_code}: {response.text[:200]}")
             exc.status = response.status_code
+            if response.status_code in (401, 403):
+                exc.message = f"{exc.message} (the CLI sends the key in AIFINOPS_API_KEY)"
+                exc.args = (exc.message,)
             raise exc
         return response.json()
 

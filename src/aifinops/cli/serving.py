@@ -87,9 +87,18 @@ def run_server(
     shipper.start()
     watcher = ConfigWatcher(app, gateway)
     watcher.start()
+    from aifinops.alerts.runner import AnomalyRunner
+
+    detector = AnomalyRunner(app)  # anomaly detection every anomaly.resolution, off the request path
+    if ledger_url is None:
+        detector.start()
     url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
-    announced = write_server_file(data_dir, url) if ledger_url is None else data_dir / "gateway.pid"
-    mode = "local mode on loopback: no API key required" if local else "listening beyond loopback"
+    announced = (
+        write_server_file(data_dir, url, root.api.state.cli_token)  # the CLI's admin token (issue 10)
+        if ledger_url is None
+        else data_dir / "gateway.pid"
+    )
+    mode = _access_mode(app, local) if ledger_url is None else "gateway only"
     click.echo(
         f"aifinops serving on {url}  (dashboard /, API /api/v1, gateway /v1, metrics /metrics; {mode})",
         err=True,
@@ -118,11 +127,20 @@ def run_server(
         if getattr(root, "otlp", None) is not None:
             root.otlp.close()  # after a shutdown without lifespan: store what the OTLP spool holds
         watcher.stop()
+        detector.stop()
         if announced.exists() and announced.name == SERVER_FILE:
             announced.unlink(missing_ok=True)
         gateway.wal.close()
         shipper.stop()
         app.close()
+
+
+def _access_mode(app: Any, loopback: bool) -> str:
+    """How the API and dashboard are protected, for the start-up line (issue 10)."""
+    if app.keyless_allowed(loopback):
+        return "local demo mode on loopback: no API key required"
+    where = "on loopback" if loopback else "beyond loopback"
+    return f"listening {where}: API and dashboard need an API key (aifinops keys create)"
 
 
 def _exit_on_sigterm(signum: int, frame: Any) -> None:

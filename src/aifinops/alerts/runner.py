@@ -1,0 +1,48 @@
+"""The background detector: runs ``app.detect_anomalies()`` every ``anomaly.resolution`` inside the server.
+
+A daemon thread, off the request path (DuckDB reads release the GIL; the numpy work is milliseconds per
+owner). ``stop()`` wakes it at once, so SIGTERM shuts the server down without waiting for the next tick.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from typing import Any
+
+__all__ = ["AnomalyRunner"]
+
+
+class AnomalyRunner:
+    """Runs the detectors periodically through the facade; errors are logged, never fatal."""
+
+    def __init__(self, app: Any, *, interval: float | None = None) -> None:
+        self.app = app
+        self.interval = interval
+        self.runs = 0
+        self.last: dict[str, Any] | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="aifinops-anomaly", daemon=True)
+
+    def start(self) -> bool:
+        """Start unless ``anomaly.enabled`` is false; returns whether it started."""
+        if not self.app.settings.anomaly.enabled:
+            return False
+        self._thread.start()
+        return True
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
+    def _period(self) -> float:
+        return self.interval or float(self.app.settings.anomaly.resolution_seconds)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self._period() if self.runs else min(5.0, self._period())):
+            try:
+                self.last = self.app.detect_anomalies()
+            except Exception as exc:  # noqa: BLE001 - the runner must not die
+                print(f"anomaly detection failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+            self.runs += 1
