@@ -270,7 +270,34 @@ class App(AllocationMixin, KpiMixin, ReconcileMixin, GpuMixin, AnomalyMixin, Val
         clause, params = build_where(since, until, dict(where or {}))
         # no ORDER BY: a sort would hold the whole period in memory
         batches = self.ledger.iter_batches(clause, params)
-        return export_focus(batches, Path(out), fmt=fmt, currency=self.settings.currency)
+        return export_focus(
+            batches, Path(out), fmt=fmt, currency=self.settings.currency, labeller=self._allocation_labeller()
+        )
+
+    def _allocation_labeller(self) -> Any:
+        """``batch -> (labels, owners)`` from the ``allocation:`` rules, for the FOCUS export."""
+        from aifinops.allocation.labels import record_labels
+        from aifinops.allocation.rules import compile_plan
+
+        plan = compile_plan(self.settings.allocation)
+        dims = plan.inputs()
+
+        def labeller(batch: Any) -> tuple[list[str], list[Any]]:
+            names = set(batch.schema.names)
+            tags = None
+            columns: dict[str, list[Any]] = {}
+            for d in dims:
+                if d in DIMENSIONS and d in names:
+                    columns[d] = batch.column(d).to_pylist()
+                    continue
+                if tags is None:
+                    tags = [dict(t) if t else {} for t in batch.column("tags").to_pylist()]
+                key = d[4:] if d.startswith("tag:") else d
+                columns[d] = [t.get(key) for t in tags]
+            owners, labels = record_labels(plan, columns, batch.num_rows)
+            return labels, owners
+
+        return labeller
 
     def simulate_policy(
         self,

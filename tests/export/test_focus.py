@@ -395,4 +395,4 @@ def test_empty_input_writes_a_header_only_file(tmp_path):
     result = export_focus([pa.Table.from_pylist([], schema=records_to_table([rec(1)]).schema)], out)
     assert result["rows"] == 0
     assert out.read_text().strip().split(",")[0] == '"AvailabilityZone"'
-    assert len(X_COLUMNS) == len(COLUMN_NAMES) - 57
+    assert len(X_COLUMNS) + 2 == len(COLUMN_NAMES) - 57  # + x_Allocation, x_AllocatedOwner

@@ -48,9 +48,12 @@ Mapping decisions (REFERENCE §1; the rule ids are the validator's, model 1.2.0.
   ``GPU Instance``), else the ``endpoint`` tag (``PROVIDER/endpoint/NAME``, ResourceType
   ``Inference Endpoint``, ResourceName the endpoint).
   RegionId = region. SubAccountId/Name: imported ``sub_account_*`` tags only.
+- **Allocation.** ``x_Allocation`` says what allocation does with the row (``direct``, ``shared:POOL`` for a
+  shared pool's spend that allocated reports split among its consumers, or the unallocated label) and
+  ``x_AllocatedOwner`` is its owner after the ``allocation:`` owner rules (:mod:`aifinops.allocation.labels`).
 - **Tags** (KeyValueFormat JSON, keys sorted, null when empty): owner fields team, project, product,
   feature, customer, environment, use_case, then the free tags (an owner field wins a clash; empty
-  values become ``true``). Bookkeeping tags (``request_hash`` and the imported ``resource_id``,
+  values become ``true``). Bookkeeping tags (``request_hash``, ``prefix_hash``, ``prefix_tokens`` and the imported ``resource_id``,
   ``sub_account_*``, ``charge_class``) are left out.
 """
 
@@ -58,7 +61,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -68,11 +71,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from aifinops.core.errors import InputError
-from aifinops.export.focus_columns import DECIMAL, FOCUS_COLUMNS, FOCUS_VERSION, X_COLUMNS
+from aifinops.export.focus_columns import ALLOCATION_COLUMNS, DECIMAL, FOCUS_COLUMNS, FOCUS_VERSION, X_COLUMNS
 from aifinops.export.focus_rows import derive
 from aifinops.ledger.schema import RECORD_SCHEMA
 
-__all__ = ["export_focus", "focus_table", "focus_schema", "focus_metadata", "FORMATS"]
+__all__ = ["export_focus", "focus_table", "focus_schema", "focus_metadata", "FORMATS", "Labeller"]
+
+#: ``batch -> (allocation labels, owners)``, one of each per record.
+Labeller = Callable[[pa.RecordBatch], tuple[list[str], list[Any]]]
 
 FORMATS = ("csv", "parquet")
 _TS = pa.timestamp("s", tz="UTC")
@@ -85,6 +91,7 @@ def focus_schema() -> pa.Schema:
     """The Arrow schema of an export (Parquet types; CSV writes decimals and times as text)."""
     fields = [pa.field(name, _TYPES[kind]) for name, kind in FOCUS_COLUMNS]
     fields += [pa.field(name, typ) for name, _, typ in X_COLUMNS]
+    fields += [pa.field(name, typ) for name, typ in ALLOCATION_COLUMNS]
     return pa.schema(fields)
 
 
@@ -109,6 +116,7 @@ def export_focus(
     currency: str = "USD",
     now: datetime | None = None,
     metadata: bool = False,
+    labeller: Labeller | None = None,
 ) -> dict[str, Any]:
     """Write ledger record batches (``RECORD_SCHEMA`` tables) to ``out`` as FOCUS 1.2 CostAndUsage.
 
@@ -143,7 +151,7 @@ def export_focus(
         for batch in batches:
             if batch.num_rows == 0:
                 continue
-            table = focus_table(batch, billing_account=billing_account, currency=currency)
+            table = focus_table(batch, billing_account=billing_account, currency=currency, labeller=labeller)
             counts["batches"] += 1
             counts["rows"] += table.num_rows
             counts["unpriced"] += pc.sum(pc.equal(table["x_CostStatus"], "unpriced")).as_py() or 0
@@ -173,8 +181,18 @@ def export_focus(
     return result
 
 
-def focus_table(batch: pa.Table, *, billing_account: str = "aifinops", currency: str = "USD") -> pa.Table:
-    """One batch of ledger records (``RECORD_SCHEMA``) as FOCUS rows, in :func:`focus_schema`."""
+def focus_table(
+    batch: pa.Table,
+    *,
+    billing_account: str = "aifinops",
+    currency: str = "USD",
+    labeller: Labeller | None = None,
+) -> pa.Table:
+    """One batch of ledger records (``RECORD_SCHEMA``) as FOCUS rows, in :func:`focus_schema`.
+
+    ``labeller(batch)`` returns ``(allocation labels, owners)`` for ``x_Allocation`` / ``x_AllocatedOwner``
+    (null without one).
+    """
     missing = sorted(set(RECORD_SCHEMA.names) - set(batch.schema.names))
     if missing:
         raise InputError(f"not a ledger record batch: missing columns {', '.join(missing)}")
@@ -207,6 +225,12 @@ def focus_table(batch: pa.Table, *, billing_account: str = "aifinops", currency:
     values["PricingCurrencyContractedUnitPrice"] = values["ContractedUnitPrice"]
     for name, field, _ in X_COLUMNS:
         values[name] = col(field)
+    if labeller is not None:
+        labels, owners = labeller(rb)
+        values["x_Allocation"], values["x_AllocatedOwner"] = (
+            pa.array(labels, pa.string()),
+            pa.array(owners, pa.string()),
+        )
     arrays = []
     for field in schema:
         value = values.get(field.name)

@@ -136,7 +136,16 @@ X_COLUMNS: tuple[tuple[str, str, pa.DataType], ...] = (
     ("x_Status", "status", pa.string()),
     ("x_LatencyMs", "latency_ms", pa.float64()),
 )
-COLUMN_NAMES: tuple[str, ...] = (*(name for name, _ in FOCUS_COLUMNS), *(name for name, _, _ in X_COLUMNS))
+#: Allocation of each row (``aifinops.allocation.labels``): how allocation treats it and its owner after rules.
+ALLOCATION_COLUMNS: tuple[tuple[str, pa.DataType], ...] = (
+    ("x_Allocation", pa.string()),
+    ("x_AllocatedOwner", pa.string()),
+)
+COLUMN_NAMES: tuple[str, ...] = (
+    *(name for name, _ in FOCUS_COLUMNS),
+    *(name for name, _, _ in X_COLUMNS),
+    *(name for name, _ in ALLOCATION_COLUMNS),
+)
 
 #: Ledger ``charge_category`` -> FOCUS ChargeCategory.
 CHARGE_CATEGORIES = {

@@ -35,7 +35,16 @@ __all__ = ["derive", "TAG_OWNER_FIELDS", "DROPPED_TAGS"]
 TAG_OWNER_FIELDS = ("team", "project", "product", "feature", "customer", "environment", "use_case")
 #: Record tags that are bookkeeping, not tags: never exported in Tags.
 DROPPED_TAGS = frozenset(
-    {"request_hash", "resource_id", "resource_type", "sub_account_id", "sub_account_name", "charge_class"}
+    {
+        "request_hash",
+        "prefix_hash",
+        "prefix_tokens",
+        "resource_id",
+        "resource_type",
+        "sub_account_id",
+        "sub_account_name",
+        "charge_class",
+    }
 )
 _CLASSES = (
     ("input_tokens", "input"),
