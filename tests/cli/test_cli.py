@@ -132,13 +132,23 @@ def test_usage_errors_and_missing_files(run, tmp_path: Path) -> None:
     assert result.exit_code == 2
 
 
-def test_demo_without_serving(run) -> None:
+def test_demo_without_serving(run, tmp_path: Path) -> None:
     result = run("demo", "--days", "2", "--scale", "0.02", "--no-serve")
     assert "demo ready" in result.stderr
     rows = _json(run("report", "costs", "--by", "team", "--since", "3d", "--format", "json"))
     assert len(rows) >= 6 and all(r["cost"] is not None for r in rows)
+    config = tmp_path / "data" / "aifinops.yaml"  # the demo company's own config, beside its ledger
+    assert "wrote the demo company's config" in result.stderr and "budgets:" in config.read_text()
+    allocated = _json(
+        run("report", "costs", "--by", "allocation", "--allocated", "--since", "3d", "--format", "json")
+    )
+    labels = {r["allocation"] for r in allocated}
+    assert "direct" in labels and any(label.startswith(("shared:", "idle:")) for label in labels)
+    config.write_text(config.read_text() + "# my edit\n")
     again = run("demo", "--days", "2", "--scale", "0.02", "--no-serve")
-    assert "0 records added" in again.stderr
+    assert "0 records added" in again.stderr and config.read_text().endswith(
+        "# my edit\n"
+    )  # never overwritten
 
 
 def test_policy_validate_and_simulate(run, tmp_path: Path) -> None:

@@ -69,12 +69,16 @@ class Ctx:
     """Global options, resolved: flags > environment > defaults."""
 
     def __init__(self, config: str | None, data_dir: str | None) -> None:
-        default_config = Path("aifinops.yaml")
-        config_path = config or os.environ.get("AIFINOPS_CONFIG")
-        self.config: Path | None = (
-            Path(config_path) if config_path else (default_config if default_config.exists() else None)
-        )
         self.data_dir = Path(data_dir or os.environ.get("AIFINOPS_DATA_DIR") or ".aifinops")
+        config_path = config or os.environ.get("AIFINOPS_CONFIG")
+        self.config: Path | None = Path(config_path) if config_path else self._found_config()
+
+    def _found_config(self) -> Path | None:
+        """``./aifinops.yaml``, else the data folder's own (``aifinops demo`` writes one there)."""
+        for path in (Path("aifinops.yaml"), self.data_dir / "aifinops.yaml"):
+            if path.exists():
+                return path
+        return None
 
     def open_app(self) -> Any:
         from aifinops.app import App
@@ -224,6 +228,13 @@ def demo(obj: Ctx, seed: int, days: int, scale: float, no_serve: bool, host: str
     """Generate the demo company into the data folder, then serve it."""
     if find_server(obj.data_dir) is not None:
         raise AifinopsError(f"a server is already running for {obj.data_dir}; stop it before `aifinops demo`")
+    if obj.config is None:  # no config of the user's: the demo company's own, written beside its ledger
+        from importlib.resources import files
+
+        obj.data_dir.mkdir(parents=True, exist_ok=True)
+        obj.config = obj.data_dir / "aifinops.yaml"
+        obj.config.write_text(files("aifinops.demo").joinpath("data/aifinops.yaml").read_text())
+        click.echo(f"wrote the demo company's config (budgets, allocation, ...) to {obj.config}", err=True)
     app = obj.open_app()
     click.echo(f"generating the demo company (seed {seed}, {days} days) into {obj.data_dir} ...", err=True)
     summary = app.load_demo(seed=seed, days=days, scale=scale)
