@@ -181,6 +181,9 @@ class App(AllocationMixin, KpiMixin, ReconcileMixin, GpuMixin, AnomalyMixin, Val
                 self.price(reports)
                 total += tx.append(reports)
             outcomes = tx.append_outcomes(data.outcomes)
+        from aifinops.demo.gpu_telemetry import demo_samples  # per-GPU DCGM samples of the GPU records
+
+        gpu_samples = self.store_gpu_table(demo_samples(seed, data.start, data.end))
         return {
             "seed": seed,
             "days": days,
@@ -189,6 +192,7 @@ class App(AllocationMixin, KpiMixin, ReconcileMixin, GpuMixin, AnomalyMixin, Val
             "inserted": total.inserted,
             "duplicates": total.duplicates,
             "outcomes": outcomes.inserted,
+            "gpu_samples": gpu_samples.inserted,
         }
 
     def reprice(self) -> dict[str, Any]:

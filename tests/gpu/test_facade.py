@@ -208,9 +208,28 @@ def test_approval_over_threshold() -> None:
 
 
 def test_demo_fleet_idle_endpoint_and_runaway_training() -> None:
-    app = App(Settings(), None)
-    app.load_demo(seed=7, days=30, scale=0.02)
+    from aifinops.demo.company import INCIDENTS
+
+    app = App(Settings.model_validate({"gpus": {"grid_intensity": 400}}), None)
+    loaded = app.load_demo(seed=7, days=30, scale=0.02)
+    # telemetry: one DCGM sample per GPU per 5 minutes of every GPU-hour the records bill
+    (billed,) = app.ledger.query(
+        "SELECT CAST(sum(gpu_seconds) AS BIGINT) AS s FROM records WHERE source IN ('gpu', 'jobs')"
+    )
+    assert loaded["gpu_samples"] == billed["s"] // 300 > 0
+    assert app.load_demo(seed=7, days=30, scale=0.02)["gpu_samples"] == 0  # idempotent
     rows = {r["endpoint"]: r for r in app.gpu_utilization(by=["endpoint"]) if r["endpoint"]}
+    for name in ("llm-70b", "llm-8b"):  # energy and CO2e from the samples' power readings
+        assert rows[name]["energy_kwh"] > 0 and rows[name]["co2e_kg"] == pytest.approx(
+            rows[name]["energy_kwh"] * 0.4, abs=1e-5
+        )
+    assert 0 < rows["llm-70b"]["mean_gpu_util"] < rows["llm-70b"]["utilization"] < 1
+    (incident,) = [i for i in INCIDENTS if i.name == "idle-gpu-endpoint"]
+    lo, hi = incident.window(loaded["end"])
+    (idle,) = app.gpu_utilization(by=["endpoint"], since=lo, until=hi, where={"endpoint": "llm-8b"})
+    # two L4s for five days at ~1 %: every sample idle, so all of their cost is idle cost
+    assert idle["provisioned_gpu_hours"] == idle["idle_gpu_hours"] == 2 * incident.duration_hours
+    assert idle["idle_cost"] == idle["gpu_cost"] > 0 and idle["mean_gpu_util"] < 0.05
     # the idle-gpu-endpoint incident: 2 L4 instances at ~1 % for 5 days at least
     assert rows["llm-8b"]["idle_gpu_hours"] >= 240 and rows["llm-8b"]["idle_cost"] > 0
     gpu_total = sum((r["gpu_cost"] for r in app.gpu_utilization(by=["source"])), Decimal(0))
@@ -284,3 +303,26 @@ def test_scrape_configured_exporters(monkeypatch: pytest.MonkeyPatch) -> None:
     assert row["provisioned_gpu_hours"] == pytest.approx(4 * 30 / 3600, abs=1e-6)  # 4 GPUs, one 30 s scrape
     with pytest.raises(InputError, match="no DCGM exporter"):
         App(Settings(), None).scrape_dcgm()
+
+
+def test_partly_idle_record_splits_its_cost_exactly() -> None:
+    """Records whose host was idle a third of the time: each one's idle cost is an exact Decimal part."""
+    from aifinops.gpu.samples import GpuSample
+
+    app = App(Settings(), None)
+    hour = dict(
+        gpu_seconds=Decimal(10800), gpu_type="H100", model=None, input_tokens=0, output_tokens=0, requests=0
+    )
+    app.append(
+        [rec(f"i{h}", source="gpu", at=AT + timedelta(hours=h), team="t", effective_cost=Decimal("0.1"),
+             tags={"instance_id": "i-3"}, **hour) for h in range(7)]
+    )  # fmt: skip
+    app.store_gpu_samples(
+        [GpuSample("nvml", AT + timedelta(hours=h), 3600, "i-3", g, f"GPU-{g}", util=u, power_w=400)
+         for h in range(7) for g, u in enumerate((0.9, 0.8, 0.1))]
+    )  # fmt: skip
+    (row,) = app.gpu_utilization(by=["team"])
+    # each $0.10 by busy:idle GPU-seconds 2:1 at 12 places: 0.066666666667 busy (the largest remainder gets
+    # the last unit) + 0.033333333333 idle; seven of them (a float third of $0.70 would be 0.233333333333)
+    assert row["idle_cost"] == 7 * Decimal("0.033333333333") and row["gpu_cost"] == Decimal("0.7")
+    assert row["energy_kwh"] == pytest.approx(7 * 1.2)  # 3 GPUs x 400 W x 7 h, all of it the records'

@@ -128,3 +128,12 @@ def test_api_samples_and_local_mode() -> None:
     local = TestClient(create_server(app))
     assert local.post("/api/v1/gpus/samples", json=[sample]).json()["inserted"] == 1
     assert local.post("/api/v1/gpus/samples", json=[{**sample, "util": 50}]).status_code == 400
+
+
+def test_generic_ingest_route_takes_the_gpu_sources(client: TestClient) -> None:
+    body = {"source": "dcgm", "paths": [str(DATA / "dcgm_node2.prom")]}
+    assert client.post("/api/v1/ingest", json=body).json()["inserted"] == 1
+    jobs = client.post("/api/v1/ingest", json={"source": "jobs", "paths": [str(DATA / "jobs.csv")]}).json()
+    assert jobs["runs"] == 3 and jobs["inserted"] == 4
+    bad = client.post("/api/v1/ingest", json={"source": "dcgm", "paths": ["/nonexistent.prom"]})
+    assert bad.status_code == 400 and "no such file" in bad.json()["error"]["message"]

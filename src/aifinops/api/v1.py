@@ -105,6 +105,13 @@ def ingest(request: Request, body: IngestRequest) -> dict[str, Any]:
     options: dict[str, Any] = {"all_lines": True} if body.all_lines else {}
     if body.all_lines and body.source != "focus":
         raise InputError("all_lines applies only to the focus source")
+    from aifinops.ingest.gpu_run import GPU_SOURCES
+
+    if body.source in GPU_SOURCES:  # dcgm, nvidia-smi, jobs (options: POST /api/v1/gpus/ingest)
+        reject = Path(body.reject_path) if body.reject_path else None
+        return jsonable(
+            _app(request).ingest_gpu(body.source, [Path(p) for p in body.paths], reject_path=reject)
+        )
     result = _app(request).ingest(
         body.source,
         [Path(p) for p in body.paths],

@@ -150,6 +150,7 @@ def jobs_day(ctx: DemoContext, day: date) -> list[UsageRecord]:
                             "job": job.name,
                             "run_id": run.run_id,
                             "node": f"node-{node}",
+                            "host": f"{run.run_id}-node-{node}",  # the node's telemetry (gpu_telemetry.py)
                             "gpu_util": f"{util[node, h]:.3f}",
                             **({"initiative": job.initiative} if job.initiative else {}),
                         },

@@ -9,6 +9,11 @@ Each GPU-hour of :meth:`GpuMixin.gpu_utilization` is read from one place, so not
 - any other host with GPU records (``host`` or ``instance_id`` tag): the records give cost and owner, the
   host's telemetry over the record's period gives busy and idle shares (else the ``gpu_util`` tag);
 - telemetry of an unmapped host no record covers: shown, unpriced.
+
+Money stays exact: a shared GPU-hour (MIG instances, time-sliced pods) is priced once and cut with the
+allocation area's largest-remainder split (:mod:`aifinops.gpu.sharing`, honouring a matching
+``allocation.shared`` pool's ``split_by: fixed`` ratios and ``idle`` choice); a record's idle part is its cost
+split between busy and idle GPU-seconds the same way. A team key reads only its GPUs (:data:`GPU_TABLE_SCOPES`).
 """
 
 from __future__ import annotations
@@ -19,11 +24,26 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from aifinops.access.scope import register_table_scope
 from aifinops.core.errors import InputError
 from aifinops.facade._gpu_data import GpuDataMixin
 from aifinops.facade._gpu_training import TrainingMixin
 
-__all__ = ["GpuMixin", "GPU_DIMENSIONS"]
+__all__ = ["GpuMixin", "GPU_DIMENSIONS", "GPU_TABLE_SCOPES"]
+
+#: What a team key reads of the GPU tables (``training_runs`` and ``training_estimates`` have a ``team``):
+#: the samples the host mapping gave the team when they were stored, or (no mapping) the samples of hosts
+#: while the team's GPU records covered them; the approvals of the team's estimates.
+GPU_TABLE_SCOPES = {
+    "gpu_samples": "team = {team} OR (team IS NULL AND EXISTS (SELECT 1 FROM (SELECT DISTINCT "
+    "coalesce(tags['host'], tags['instance_id']) AS h, unnest(generate_series(date_trunc('hour', "
+    "charge_period_start), charge_period_end - INTERVAL 1 MICROSECOND, INTERVAL 1 HOUR)) AS hour "
+    "FROM {db}.main.records WHERE team = {team} AND gpu_seconds IS NOT NULL "
+    "AND charge_period_end > charge_period_start) c WHERE c.h = host AND c.hour = date_trunc('hour', ts)))",
+    "training_approvals": "estimate_id IN (SELECT estimate_id FROM {db}.main.training_estimates WHERE team = {team})",
+}
+for _table, _predicate in GPU_TABLE_SCOPES.items():
+    register_table_scope(_table, _predicate)
 
 #: What GPU reports group and filter by.
 GPU_DIMENSIONS = (
@@ -164,6 +184,48 @@ class GpuMixin(GpuDataMixin, TrainingMixin):
             f"FROM gpu_samples WHERE {clause} GROUP BY host, gpu_index, gpu_uuid ORDER BY host, gpu_index",
             [threshold, *params],
         )
+
+    # -- collecting -----------------------------------------------------------------------------
+    def collect_nvml(self, *, count: int = 1, interval: float = 10.0) -> dict[str, Any]:
+        """Read this machine's GPUs through NVML ``count`` times, ``interval`` seconds apart, and store them."""
+        from aifinops.gpu.nvml import collect
+
+        if count < 1 or interval <= 0:
+            raise InputError("count must be at least 1 and interval positive")
+        samples = collect(count=count, interval=interval)
+        return {"samples": len(samples), **self.store_gpu_samples(samples)}
+
+    def scrape_dcgm(self, urls: Sequence[str] = (), *, interval: float | None = None) -> dict[str, Any]:
+        """Scrape DCGM exporters once (``urls``, else ``gpus.scrape``) and store the samples."""
+        import httpx
+
+        from aifinops.core.timeutil import utcnow
+        from aifinops.ingest.gpu_dcgm import read_exposition
+
+        targets = [(u, interval or self.settings.gpus.sample_interval) for u in urls] or [
+            (t.url, interval or t.interval) for t in self.settings.gpus.scrape
+        ]
+        if not targets:
+            raise InputError("no DCGM exporter to scrape: give a URL or set gpus.scrape in aifinops.yaml")
+        samples: list[Any] = []
+        errors: list[str] = []
+        for url, step in targets:
+            if not url.startswith(("http://", "https://")):
+                errors.append(f"{url}: not an http(s) URL")
+                continue
+            try:
+                response = httpx.get(url, timeout=10.0)
+                response.raise_for_status()
+            except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:
+                errors.append(f"{url}: {exc}")
+                continue
+            reader = read_exposition(response.text.splitlines(), at=utcnow(), interval=step, where=url)
+            try:
+                samples.extend(s for s in reader if not isinstance(s, InputError))
+            except InputError as exc:
+                errors.append(exc.message)
+        stored = self.store_gpu_samples(samples)
+        return {"targets": len(targets), "samples": len(samples), **stored, "errors": errors}
 
     def _hosted_cost(self, model: str, served: dict[str, Any], self_per_m: Decimal | None) -> dict[str, Any]:
         """What ``served``'s tokens would have cost on a hosted model (catalog list price, today)."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from aifinops.gpu.attribution import Owner, resolve_owner
 from aifinops.gpu.samples import GpuSample, mig_fraction, split_shared
+from aifinops.gpu.sharing import share_gpu_cost
 from aifinops.gpu.training import PEAK_TFLOPS, TrainingEstimate, estimate_training, is_runaway
 from aifinops.gpu.usage import GpuUsage, UsageSlice, summarize
 
@@ -15,6 +16,7 @@ __all__ = [
     "GpuSample",
     "mig_fraction",
     "split_shared",
+    "share_gpu_cost",
     "Owner",
     "resolve_owner",
     "GpuUsage",

@@ -8,7 +8,9 @@ Telemetry sees a physical GPU several times when it is shared:
 - **Time-slicing / several pods on one GPU** (or on one MIG instance): each pod gets an equal part
   (the allocation issue's ``even`` split), ``share = instance share / pods``.
 
-Power follows the share, so summing ``power_w`` over rows gives the GPU's draw once.
+Power follows the share, so summing ``power_w`` over rows gives the GPU's draw once. Money is not split
+here: reports price each physical GPU-hour once and cut it by these shares, exactly, under the matching
+``allocation.shared`` pool (:mod:`aifinops.gpu.sharing`).
 """
 
 from __future__ import annotations

@@ -2,7 +2,9 @@
 
 - ``gpu_samples``: GPU telemetry, one row per GPU (or per MIG instance / per pod sharing it) per interval.
   ``share`` is the fraction of the physical GPU the row stands for; ``util`` is 0-1; ``power_w`` is the
-  row's part of the GPU's power draw. Owners are resolved when reading (config changes apply to the past).
+  row's part of the GPU's power draw. Owners are resolved when reading (config changes apply to the past);
+  ``team`` (migration 7) is the team the host mapping gave the row when it was stored, used only to decide
+  which team key may read it (NULL: the team whose GPU records cover the host at that time).
 - ``training_estimates`` / ``training_approvals``: pre-run estimates and their (append-only) approvals.
 - ``training_runs``: job records as imported (what ran, where, linked to an estimate); their cost is in
   the ``records`` table (source ``jobs``), found by the ``run_id`` tag.
@@ -38,8 +40,11 @@ SAMPLE_SCHEMA = pa.schema(
         ("pod", pa.string()),
         ("container", pa.string()),
         ("job", pa.string()),
+        ("team", pa.string()),
     ]
 )
+#: The columns of migration 3 (``team`` came with migration 7).
+_SAMPLE_V3 = pa.schema([f for f in SAMPLE_SCHEMA if f.name != "team"])
 RUN_SCHEMA = pa.schema(
     [
         ("run_id", pa.string()),
@@ -97,18 +102,23 @@ def _ddl(table: str, schema: pa.Schema, extra: str = "") -> str:
     return f"CREATE TABLE {table} (\n  {cols},\n  ingested_at TIMESTAMPTZ NOT NULL DEFAULT now(){extra}\n)"
 
 
-#: ``(version, description, statements)`` entries; version 3 is this area's.
+#: ``(version, description, statements)`` entries: versions 3 and 7 are this area's.
 MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
     (
         3,
         "gpu telemetry samples, training runs, estimates and approvals",
         (
-            _ddl("gpu_samples", SAMPLE_SCHEMA),
+            _ddl("gpu_samples", _SAMPLE_V3),
             _ddl("training_runs", RUN_SCHEMA),
             _ddl("training_estimates", ESTIMATE_SCHEMA),
             "CREATE TABLE training_approvals (approval_id VARCHAR, estimate_id VARCHAR, "
             "approved_at TIMESTAMPTZ, approved_by VARCHAR, note VARCHAR, "
             "ingested_at TIMESTAMPTZ NOT NULL DEFAULT now())",
         ),
+    ),
+    (
+        7,
+        "gpu samples: the team a host mapping gave each sample (team keys read their own GPUs)",
+        ("ALTER TABLE gpu_samples ADD COLUMN team VARCHAR",),
     ),
 )
