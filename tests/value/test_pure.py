@@ -92,3 +92,13 @@ def test_semantic_needs_the_opt_in() -> None:
 def test_semantic_extra_missing_is_a_clear_error() -> None:
     with pytest.raises(ConfigError, match=r"aifinops\[semantic\]"):
         load_encoder(ValueSettings(keep_embeddings=True))
+
+
+def test_a_retired_zombie_is_measured_per_day() -> None:
+    """$60 over 30 days before, nothing in the 10 days after: $2 a day saved, $60 a month."""
+    got = realized(
+        "zombie_retirement",
+        {"cost": Decimal(60), "days": Decimal(30), "requests": 400},
+        {"cost": Decimal(0), "days": Decimal(10), "requests": 0},
+    )
+    assert got == {"method": "per_day", "realized_monthly_saving": Decimal(60)}

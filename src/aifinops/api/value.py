@@ -126,3 +126,26 @@ async def outcomes(request: Request) -> dict[str, Any]:
     if len(items) > 10_000:
         raise InputError("at most 10000 outcomes per request")
     return jsonable(_app(request).record_outcomes(items))
+
+
+class PolicyText(BaseModel):
+    """A policy to dry-run: the text of an aifinops.yaml (its budgets, rate_limits, models, agents...)."""
+
+    yaml: str = Field(max_length=2_000_000, description="the aifinops.yaml text")
+
+
+@router.post("/policy/simulate", summary="Dry-run a policy (aifinops.yaml text) over the ledger's records")
+def policy_simulate(
+    request: Request,
+    body: PolicyText,
+    since: Annotated[str, Query(description="30d, 2026-01-01 or an ISO time")] = "30d",
+    until: str | None = None,
+    owner: Annotated[str, Query(min_length=1, max_length=200, description="owner field or tag key")] = "team",
+) -> list[dict[str, Any]]:
+    from aifinops.core.settings import parse_settings
+
+    settings = parse_settings(body.yaml, name="policy")
+    findings = _app(request).simulate_policy(
+        settings, since=parse_time(since, name="since"), until=_time(until, "until"), owner=owner
+    )
+    return jsonable(findings)

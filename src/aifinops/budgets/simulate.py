@@ -23,7 +23,7 @@ from typing import Any
 from aifinops.budgets.policy import Policy
 from aifinops.core.records import OWNER_FIELDS, UsageRecord
 
-__all__ = ["simulate", "subject_of_record", "per_owner", "NO_OWNER"]
+__all__ = ["simulate", "subject_of_record", "per_owner", "from_json", "NO_OWNER"]
 
 _ZERO = Decimal(0)
 NO_OWNER = "(unattributed)"
@@ -320,3 +320,26 @@ def per_owner(findings: list[dict[str, Any]], owner: str = "owner") -> list[dict
             for name in ("saving", "cost_not_spent", "cost_avoided"):
                 row["saved"] += figures.get(name, _ZERO)
     return sorted(rows.values(), key=lambda r: (-r["saved"], r[owner]))
+
+
+_MONEY = ("cost_not_spent", "cost_of_denied_calls", "saving", "cost_avoided")
+_TIMES = ("first_block", "first_crossed")
+
+
+def from_json(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Findings read back from JSON (the API's answer): money as Decimal, times as datetime again."""
+    from datetime import datetime
+
+    def money(values: dict[str, Any]) -> dict[str, Any]:
+        return {k: Decimal(str(v)) if k in _MONEY and v is not None else v for k, v in values.items()}
+
+    out = []
+    for finding in findings:
+        row = money(finding)
+        for key in _TIMES:
+            if isinstance(row.get(key), str):
+                row[key] = datetime.fromisoformat(row[key])
+        if row.get("by_owner"):
+            row["by_owner"] = {who: money(figures) for who, figures in row["by_owner"].items()}
+        out.append(row)
+    return out

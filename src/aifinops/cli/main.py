@@ -240,7 +240,7 @@ def demo(obj: Ctx, seed: int, days: int, scale: float, no_serve: bool, host: str
     summary = app.load_demo(seed=seed, days=days, scale=scale)
     click.echo(
         f"demo ready: {summary['inserted']:,} records added ({summary['duplicates']:,} already there), "
-        f"{summary['outcomes']:,} outcomes",
+        f"{summary['outcomes']:,} outcomes, {summary.get('gpu_samples', 0):,} GPU telemetry samples",
         err=True,
     )
     if no_serve:
@@ -458,19 +458,9 @@ def policy_validate(obj: Ctx, file: Path, fmt: str) -> None:
 @click.pass_obj
 def policy_simulate(obj: Ctx, file: Path, since: str, until: str | None, owner: str, fmt: str) -> None:
     """Dry-run FILE's guardrails over the ledger: what would have been blocked, routed or clamped, per owner."""
-    from aifinops.core.settings import load_settings
+    from aifinops.cli.value import simulate_policy_file
 
-    settings = load_settings(file)
-    app = obj.open_app()
-    try:
-        findings = app.simulate_policy(
-            settings,
-            since=parse_time(since, name="since"),
-            until=parse_time(until, name="until") if until else None,
-            owner=owner,
-        )
-    finally:
-        app.close()
+    findings = simulate_policy_file(obj, file, since, until, owner)
     if fmt != "table":
         emit(findings, fmt)
         return

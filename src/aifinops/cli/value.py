@@ -9,6 +9,11 @@ import click
 __all__ = ["register"]
 
 _REC_COLUMNS = ["id", "kind", "confidence", "monthly_saving", "title"]
+#: What `recommend` does not analyse yet, said every time rather than implied.
+SEMANTIC_NOTE = (
+    "note: semantic (near-duplicate) caching is not analysed yet: exact duplicates are (response_caching); "
+    "near duplicates need request embeddings, which aifinops does not keep."
+)
 _VALUE_COLUMNS = ["cost", "value", "outcomes", "roi", "cost_per_outcome", "value_per_dollar", "trend"]
 
 
@@ -75,11 +80,13 @@ def register(cli: click.Group, report: click.Group) -> None:
             return
         if not rows:
             click.echo("no recommendations: nothing to save in this window")
-            return
-        _emit(rows, fmt, columns=_REC_COLUMNS, title="savings recommendations (monthly)")
-        if show_change:
-            for row in rows:
-                click.echo(f"\n# {row['id']}: {row['title']}\n{row['change']}")
+        else:
+            _emit(rows, fmt, columns=_REC_COLUMNS, title="savings recommendations (monthly)")
+            if show_change:
+                for row in rows:
+                    click.echo(f"\n# {row['id']}: {row['title']}\n{row['change']}")
+        if not kind or "semantic_caching" in kind:
+            click.echo(SEMANTIC_NOTE, err=True)
 
     @recommend.command("apply")
     @click.argument("rec_id")
@@ -193,3 +200,31 @@ def ingest_outcome_files(obj: Any, paths: list[Any], reject_file: Any) -> dict[s
         method="POST",
         json={"paths": [str(p.resolve()) for p in paths], "reject_path": str(reject_file.resolve())},
     )
+
+
+def simulate_policy_file(
+    obj: Any, file: Any, since: str, until: str | None, owner: str
+) -> list[dict[str, Any]]:
+    """`policy simulate FILE`: the dry run on the ledger file, or through the running server's
+    ``POST /api/v1/policy/simulate`` (the YAML text as the body) while `aifinops serve` holds the ledger.
+    FILE is validated here first, so its errors name the file's own path, line and field."""
+    from aifinops.budgets.simulate import from_json
+    from aifinops.core.jsonable import jsonable
+    from aifinops.core.settings import load_settings
+    from aifinops.core.timeutil import parse_time
+
+    settings = load_settings(file)
+    text = file.read_text(encoding="utf-8")
+
+    def local(app: Any) -> Any:
+        findings = app.simulate_policy(
+            settings,
+            since=parse_time(since, name="since"),
+            until=parse_time(until, name="until") if until else None,
+            owner=owner,
+        )
+        return jsonable(findings)
+
+    params = {"since": since, "until": until, "owner": owner}
+    result = obj.run(local, "/api/v1/policy/simulate", method="POST", params=params, json={"yaml": text})
+    return from_json(result)

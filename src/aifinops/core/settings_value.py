@@ -12,7 +12,7 @@ value:
     claude-opus-4-1: claude-sonnet-4-6
   batch_use_cases: [indexing, evaluation]   # use cases that need no interactive answer
   min_monthly_saving: 1           # recommendations below this are not listed
-  keep_embeddings: false          # semantic-cache analysis (opt-in, offline model; see the docs)
+  keep_embeddings: false          # reserved opt-in for semantic-cache analysis (not implemented yet)
 ```
 """
 

@@ -219,7 +219,7 @@ class ValueMixin:
     def _recommendations(
         self, since: Any, until: Any, llm: Any, caching: Any, capacity: Any, rec_batch: Any
     ) -> list[Any]:
-        from aifinops.facade.value_recommend import gather
+        from aifinops.facade.value_recommend import feature_profiles, gather
         from aifinops.recommend.tokens import thresholds
 
         cfg = self.settings.value
@@ -233,10 +233,20 @@ class ValueMixin:
             bounds=thresholds(self.catalog),
         )
         days = data["window_days"]
+        zombies = self._zombie_features(since, until)
+        retired = {f for z in zombies for f in z["features"]}
         found = llm.rightsizing(
-            data["rows"], data["stats"], self.catalog, days=data["days"], ladder=cfg.rightsizing
+            [r for r in data["rows"] if r["feature"] not in retired],
+            data["lanes"],
+            data["outcomes"],
+            self.catalog,
+            days=data["days"],
+            until=until,
+            ladder=cfg.rightsizing,
+            workflows=data["workflows"],
         )
-        profiles = _profiles(data["hours"])
+        found += llm.retire(data["all_rows"], zombies, days=days)
+        profiles = feature_profiles(data["hours"])
         on_demand = [r for r in data["all_rows"] if r["pricing_mode"] == "on_demand"]
         found += rec_batch(on_demand, profiles, self.catalog, days=days, use_cases=cfg.batch_use_cases)
         found += llm.max_tokens(data["caps"], data["excess"], self.catalog, days=days)
@@ -249,7 +259,26 @@ class ValueMixin:
         )
         found += capacity.provisioned(data["throughput"], cfg.provisioned, window_hours=int(days) * 24)
         found += capacity.gpu(data["gpu"], self.catalog, days=days)
-        return found
+        # stopping a zombie supersedes tuning it
+        return [r for r in found if r.kind == "zombie_retirement" or r.scope.get("feature") not in retired]
+
+    def _zombie_features(self, since: datetime, until: datetime) -> list[dict[str, Any]]:
+        """The zombie initiatives at ``until``, each with the features that spent in ``[since, until)``."""
+        zombies = self.zombies(until=until)
+        if not zombies:
+            return []
+        spent = self.report_costs(by=["initiative", "feature", "project"], since=since, until=until)  # type: ignore[attr-defined]
+        for zombie in zombies:
+            zombie["features"] = sorted(
+                {
+                    r["feature"]
+                    for r in spent
+                    if r.get("feature")
+                    and (r.get("initiative") or self._initiative_of(r["feature"], r.get("project")))
+                    == zombie["initiative"]
+                }
+            )
+        return zombies
 
     def apply_recommendation(
         self, rec_id: str, *, applied_at: datetime | None = None, note: str | None = None
@@ -352,28 +381,11 @@ class ValueMixin:
         return assess(facts)
 
 
-def _profiles(hours: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Per feature: its use case, category and the median daily share of requests in its busiest 4 hours."""
-    per_day: dict[str, dict[Any, list[int]]] = {}
-    meta: dict[str, dict[str, Any]] = {}
-    for row in hours:
-        days = per_day.setdefault(row["feature"], {})
-        days.setdefault(row["day"], [0] * 24)[row["hour"]] += row["n"]
-        meta.setdefault(row["feature"], {"use_case": row["use_case"], "category": row["category"]})
-    for feature, days in per_day.items():
-        shares = []
-        for counts in days.values():
-            total = sum(counts)
-            best = max(sum(counts[(h + k) % 24] for k in range(4)) for h in range(24))
-            shares.append(best / total if total else 0.0)
-        shares.sort()
-        meta[feature]["scheduled_share"] = shares[len(shares) // 2] if len(shares) >= 3 else 0.0
-    return meta
-
-
 def _measure_scope(rec: dict[str, Any]) -> dict[str, Any]:
     """Where to measure a recommendation's realized saving (right-sizing moves traffic off the model)."""
     scope = dict(rec["scope"])
+    if rec["kind"] == "zombie_retirement":
+        return {"initiative": scope["initiative"]}
     if rec["kind"] in ("model_rightsizing", "batch"):
         return {"feature": scope["feature"]}
     if "endpoint" in scope:

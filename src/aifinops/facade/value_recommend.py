@@ -14,7 +14,7 @@ from typing import Any
 
 from aifinops.recommend.tokens import bucket_sql, mark_buckets
 
-__all__ = ["gather", "METERED_SOURCES"]
+__all__ = ["gather", "feature_profiles", "METERED_SOURCES"]
 
 METERED_SOURCES = ("gateway", "otlp")
 _IN = "(r.input_tokens + r.cached_input_tokens + r.cache_write_5m_tokens + r.cache_write_1h_tokens)"
@@ -57,7 +57,7 @@ def gather(
     base = f"{_metered(cost)} AND r.charge_period_start >= ? AND r.charge_period_start < ?"
     window = [since, until]
     rows = ledger.query(
-        f"SELECT r.feature, r.model, r.provider, r.pricing_mode, r.operation, "
+        f"SELECT r.feature, r.tags['step'] AS step, r.model, r.provider, r.pricing_mode, r.operation, "
         f"date_trunc('day', r.charge_period_start) AS day, "
         f"{bucket} AS bucket, {_TOKENS}, "
         f"sum(r.{cost}) AS cost FROM records r WHERE {base} GROUP BY ALL",
@@ -72,21 +72,35 @@ def gather(
     recent = until - timedelta(days=2)
     active = {(s["feature"], s["model"]) for s in seen if s["last"] >= recent}
     days = {(s["feature"], s["model"]): _days(max(s["first"], since), until, cap_days) for s in seen}
-    # per feature and model over the lookback; fallback calls (tag fallback_from) were not a choice
-    stats = ledger.query(
-        "WITH d AS (SELECT r.feature, r.model, date_trunc('day', r.charge_period_start) AS day, "
+    # per lane (feature, agent step), model and day over the lookback; fallback calls were not a choice
+    lane_days = ledger.query(
+        "SELECT r.feature, r.tags['step'] AS step, r.model, date_trunc('day', r.charge_period_start) AS day, "
         "CAST(sum(r.requests) AS BIGINT) AS requests, "
-        "CAST(count(*) FILTER (WHERE r.status = 'error') AS BIGINT) AS errors, "
-        "CAST(sum(r.requests) FILTER (WHERE r.charge_period_start >= ?) AS BIGINT) AS window_requests "
+        "CAST(count(*) FILTER (WHERE r.status = 'error') AS BIGINT) AS errors "
         f"FROM records r WHERE {_metered(cost)} AND r.charge_period_start >= ? AND r.charge_period_start < ? "
-        "AND r.feature IS NOT NULL AND r.tags['fallback_from'] IS NULL GROUP BY ALL), "
-        "t AS (SELECT feature, day, sum(requests) AS total FROM d GROUP BY ALL) "
-        "SELECT d.feature, d.model, CAST(sum(d.requests) AS BIGINT) AS requests, "
-        "CAST(sum(d.errors) AS BIGINT) AS errors, CAST(coalesce(sum(d.window_requests), 0) AS BIGINT) AS window_requests, "
-        "max(CASE WHEN t.total >= 20 THEN d.requests / t.total END) AS peak_share "
-        "FROM d JOIN t USING (feature, day) GROUP BY ALL",
-        [since, lookback, until],
+        "AND r.feature IS NOT NULL AND r.tags['fallback_from'] IS NULL GROUP BY ALL",
+        [lookback, until],
     )
+    lanes: dict[tuple[str, str | None], dict[datetime, dict[str, tuple[int, int]]]] = defaultdict(dict)
+    for row in lane_days:
+        day = lanes[(row["feature"], row["step"])].setdefault(row["day"], {})
+        day[row["model"]] = (int(row["requests"] or 0), int(row["errors"] or 0))
+    outcomes: dict[str, dict[datetime, int]] = defaultdict(dict)
+    for row in ledger.query(
+        "SELECT feature, date_trunc('day', occurred_at) AS day, CAST(sum(count) AS BIGINT) AS n FROM outcomes "
+        "WHERE feature IS NOT NULL AND occurred_at >= ? AND occurred_at < ? GROUP BY ALL",
+        [lookback, until],
+    ):
+        outcomes[row["feature"]][row["day"]] = int(row["n"] or 0)
+    workflows: dict[str, dict[datetime, int]] = defaultdict(dict)
+    for row in ledger.query(
+        "SELECT r.feature, date_trunc('day', r.charge_period_start) AS day, "
+        "CAST(count(DISTINCT r.trace_id) AS BIGINT) AS n FROM records r "
+        f"WHERE {_metered(cost)} AND r.charge_period_start >= ? AND r.charge_period_start < ? "
+        "AND r.tags['step'] IS NOT NULL AND r.trace_id IS NOT NULL GROUP BY ALL",
+        [lookback, until],
+    ):
+        workflows[row["feature"]][row["day"]] = int(row["n"] or 0)
     hours = ledger.query(
         f"SELECT r.feature, any_value(r.use_case) AS use_case, any_value(r.category) AS category, "
         f"date_trunc('day', r.charge_period_start) AS day, hour(r.charge_period_start) AS hour, "
@@ -121,7 +135,8 @@ def gather(
     events = ledger.query(
         f"SELECT r.charge_period_start AS time, r.feature, r.model, r.provider, coalesce(r.api_key, r.team) AS scope, "
         f"r.tags['prefix_hash'] AS prefix_hash, TRY_CAST(r.tags['prefix_tokens'] AS BIGINT) AS prefix_tokens, "
-        f"r.cached_input_tokens, r.tags['request_hash'] AS request_hash, r.{cost} AS cost "
+        f"r.cached_input_tokens, r.cache_write_5m_tokens + r.cache_write_1h_tokens AS cache_write_tokens, "
+        f"r.tags['request_hash'] AS request_hash, r.{cost} AS cost "
         f"FROM records r WHERE {base} AND (r.tags['prefix_hash'] IS NOT NULL OR r.tags['request_hash'] IS NOT NULL)",
         window,
     )
@@ -164,7 +179,9 @@ def gather(
         "rows": [r for r in rows if (r["feature"], r["model"]) in active],
         "all_rows": rows,
         "days": days,
-        "stats": stats,
+        "lanes": dict(lanes),
+        "outcomes": dict(outcomes),
+        "workflows": dict(workflows),
         "hours": hours,
         "caps": caps,
         "excess": excess,
@@ -213,3 +230,22 @@ def _gpu_resources(rows: list[dict[str, Any]], since: datetime, until: datetime)
         res["util"] = res["util_seconds"] / res["util_basis"] if res["util_basis"] else None
         res["gpu_hours"] = round(res["gpu_hours"], 2)
     return list(out.values())
+
+
+def feature_profiles(hours: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Per feature: its use case, category and the median daily share of requests in its busiest 4 hours."""
+    per_day: dict[str, dict[Any, list[int]]] = {}
+    meta: dict[str, dict[str, Any]] = {}
+    for row in hours:
+        days = per_day.setdefault(row["feature"], {})
+        days.setdefault(row["day"], [0] * 24)[row["hour"]] += row["n"]
+        meta.setdefault(row["feature"], {"use_case": row["use_case"], "category": row["category"]})
+    for feature, days in per_day.items():
+        shares = []
+        for counts in days.values():
+            total = sum(counts)
+            best = max(sum(counts[(h + k) % 24] for k in range(4)) for h in range(24))
+            shares.append(best / total if total else 0.0)
+        shares.sort()
+        meta[feature]["scheduled_share"] = shares[len(shares) // 2] if len(shares) >= 3 else 0.0
+    return meta

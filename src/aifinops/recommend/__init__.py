@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from aifinops.recommend.caching import prompt_caching, response_caching
 from aifinops.recommend.capacity import gpu, provisioned
-from aifinops.recommend.llm import batch, max_tokens, rightsizing
+from aifinops.recommend.llm import batch, max_tokens, retire, rightsizing
 from aifinops.recommend.model import KINDS, Recommendation, monthly, rank, recommendation_id
 from aifinops.recommend.tokens import cost_on, paid
 
@@ -26,5 +26,6 @@ __all__ = [
     "rank",
     "recommendation_id",
     "response_caching",
+    "retire",
     "rightsizing",
 ]

@@ -5,7 +5,7 @@ Both need hashes, never content (DESIGN §7): a record's ``tags`` carry ``prefix
 application (``x-aifinops-*`` headers / OTLP attributes). Without them these recommendations stay silent.
 
 Events are dicts: ``time`` (datetime), ``feature``, ``model``, ``provider``, ``scope`` (the cache scope, e.g.
-the API key), the hash, ``prefix_tokens`` / ``cached_input_tokens`` / ``cost``.
+the API key), the hash, ``prefix_tokens`` / ``cached_input_tokens`` / ``cache_write_tokens`` / ``cost``.
 """
 
 from __future__ import annotations
@@ -45,12 +45,20 @@ def prompt_caching(
 
     The saving is exact: those prefix tokens re-priced as cache reads, minus the cache-write premium of the
     request that starts each run (explicit caches such as Anthropic's bill writes above the input price).
+    A feature and model whose calls already read or write a prompt cache (``cached_input_tokens`` or
+    ``cache_write_tokens`` above 0 on any of them) has caching on: its misses are cache expiries, not a
+    missing setting (:func:`cache_ttl` weighs the TTL of explicit caches), so nothing is proposed there.
     """
+    caching_on = {
+        (e.get("feature"), e.get("model"))
+        for e in events
+        if int(e.get("cached_input_tokens") or 0) or int(e.get("cache_write_tokens") or 0)
+    }
     per_feature: dict[tuple[str, str], dict[str, Any]] = {}
     for (feature, model, provider, _prefix), items in _runs(
         events, ("feature", "model", "provider", "prefix_hash")
     ).items():
-        if not feature or not model:
+        if not feature or not model or (feature, model) in caching_on:
             continue
         now_rows: list[dict[str, Any]] = []
         then_rows: list[dict[str, Any]] = []

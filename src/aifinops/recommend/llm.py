@@ -1,4 +1,4 @@
-"""Recommendations on hosted-model traffic: right-sizing, batch, ``max_tokens``.
+"""Recommendations on hosted-model traffic: right-sizing, retiring zombies, batch, ``max_tokens``.
 
 Each function takes token rows (see :mod:`aifinops.recommend.tokens`) and per-feature facts gathered by the
 facade, prices the alternative with the real catalog, and returns :class:`Recommendation` objects whose
@@ -9,20 +9,15 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from aifinops.recommend.model import Recommendation, monthly, recommendation_id
+from aifinops.recommend.quality import Lane, Verdict, judge
 from aifinops.recommend.tokens import cost_on, paid
 
-__all__ = ["rightsizing", "batch", "max_tokens", "MIN_REQUESTS", "MAIN_SHARE", "ERROR_MARGIN"]
-
-#: A cheaper model counts as tried by a feature after this many of its requests.
-MIN_REQUESTS = 20
-#: ... and as one that can carry it when it once served this share of the feature's requests in a day.
-MAIN_SHARE = 0.3
-#: ... and as good enough when its error rate was at most this much above the current model's.
-ERROR_MARGIN = 0.02
+__all__ = ["rightsizing", "retire", "batch", "max_tokens"]
 
 
 def _groups(rows: Sequence[Mapping[str, Any]], *keys: str) -> dict[tuple[Any, ...], list[Mapping[str, Any]]]:
@@ -30,10 +25,6 @@ def _groups(rows: Sequence[Mapping[str, Any]], *keys: str) -> dict[tuple[Any, ..
     for row in rows:
         out[tuple(row.get(k) for k in keys)].append(row)
     return out
-
-
-def _error_rate(stat: Mapping[str, Any]) -> float:
-    return (stat.get("errors") or 0) / stat["requests"] if stat.get("requests") else 0.0
 
 
 def _rule(name: str, scope: Mapping[str, str], lines: Sequence[str]) -> str:
@@ -46,65 +37,65 @@ def _rule(name: str, scope: Mapping[str, str], lines: Sequence[str]) -> str:
 
 def rightsizing(
     rows: Sequence[Mapping[str, Any]],
-    stats: Sequence[Mapping[str, Any]],
+    lanes: Mapping[tuple[str, str | None], Lane],
+    outcomes: Mapping[str, Mapping[datetime, int]],
     catalog: Any,
     *,
     days: Mapping[tuple[str, str], Decimal],
+    until: datetime,
     ladder: Mapping[str, str] | None = None,
+    workflows: Mapping[str, Mapping[datetime, int]] | None = None,
 ) -> list[Recommendation]:
-    """Move a feature's traffic on a model to a cheaper one the same feature already served well.
+    """Move a lane's traffic on a model to a cheaper one, where the quality signals allow it.
 
-    ``stats`` (one per feature and model over the lookback): ``requests``, ``errors``, ``window_requests``.
-    A candidate is *observed* (the feature sent at least :data:`MIN_REQUESTS` requests to it, once served at
-    least :data:`MAIN_SHARE` of the feature's daily requests with it, fallback calls aside, and its error rate
-    was at most :data:`ERROR_MARGIN` above the current model's: ``high`` confidence when that happened in
-    the window itself, else ``medium``) or *configured* (``value.rightsizing``: ``medium``). ``days`` gives,
-    per (feature, model), the days of the window it was seen (the run rate's denominator).
+    ``rows``: token rows with ``feature``, ``step`` (the agent step tag or None) and ``model``. ``lanes``: per
+    (feature, step), the daily requests and errors per model over the lookback; ``outcomes``: per feature,
+    its business outcomes per day; ``workflows``: per agent feature, its workflows (traces) per day, the
+    unit of an agent step's outcome rate. Observed candidates are judged by :func:`aifinops.recommend.quality.judge`
+    (the confidence and the evidence come from there); a ``value.rightsizing`` target the lane never used is
+    ``medium``. ``days`` gives, per (feature, model), the days of the window it was seen (the run rate's
+    denominator).
     """
-    by_feature: dict[str, dict[str, Mapping[str, Any]]] = defaultdict(dict)
-    for stat in stats:
-        by_feature[stat["feature"]][stat["model"]] = stat
     out: list[Recommendation] = []
-    for (feature, model), group in _groups(rows, "feature", "model").items():
+    for (feature, step, model), group in _groups(rows, "feature", "step", "model").items():
         if not feature or not model:
             continue
         current = paid(group)
-        seen = by_feature.get(feature, {})
-        mine = seen.get(model, {"requests": 0})
-        candidates: dict[str, tuple[str, str]] = {}
-        for other, stat in seen.items():
-            if other == model or stat["requests"] < MIN_REQUESTS:
-                continue
-            if (stat.get("peak_share") or 0.0) < MAIN_SHARE:
-                continue  # a side model (a share of a mix, a fallback): no evidence it carries the feature
-            if _error_rate(stat) > _error_rate(mine) + ERROR_MARGIN:
-                continue
-            level = "high" if stat.get("window_requests") else "medium"
-            candidates[other] = (level, f"{feature} sent {stat['requests']:,} requests to {other}")
+        lane = lanes.get((feature, step), {})
+        tried = {m for day in lane.values() for m in day} - {model}
+        units = (workflows or {}).get(feature) if step else None
+        verdicts: dict[str, Verdict] = {
+            other: judge(lane, outcomes.get(feature, {}), model, other, until, units)
+            for other in sorted(tried)
+        }
         target = (ladder or {}).get(model)
-        if target and target not in candidates and target != model:
-            candidates[target] = ("medium", f"value.rightsizing maps {model} to {target}")
+        if target and target != model and target not in tried:
+            verdicts[target] = Verdict("medium", f"value.rightsizing maps {model} to {target}")
         span = days.get((feature, model), Decimal(0))
-        for other, (level, why) in candidates.items():
+        for other, verdict in verdicts.items():
+            if verdict.confidence is None:
+                continue
             hypothetical, unpriced = cost_on(group, catalog, model=other, provider=None)
             if unpriced:
                 continue  # part of the traffic has no price on the target: the saving would not be exact
             saving = current - hypothetical
             if saving <= 0:
                 continue
-            scope = {"feature": feature, "model": model}
+            scope = {"feature": feature, "model": model, **({"step": step} if step else {})}
+            rule_scope = {"feature": feature, **({"tag:step": step} if step else {})}
+            where = f"{feature} ({step})" if step else feature
             out.append(
                 Recommendation(
                     id=recommendation_id("model_rightsizing", scope, other),
                     kind="model_rightsizing",
-                    title=f"{feature}: route {model} to {other}",
+                    title=f"{where}: route {model} to {other}",
                     scope=scope,
                     monthly_saving=monthly(saving, span),
                     current_monthly_cost=monthly(current, span),
-                    confidence=level,
+                    confidence=verdict.confidence,
                     change=_rule(
-                        f"rightsize-{feature}",
-                        {"feature": feature},
+                        f"rightsize-{feature}" + (f"-{step}" if step else ""),
+                        rule_scope,
                         [f'deny: ["{model}"]', f'route: {{"{model}": "{other}"}}'],
                     ),
                     evidence={
@@ -114,15 +105,53 @@ def rightsizing(
                         "cost": current,
                         "cost_on_target": hypothetical,
                         "saving_in_window": saving,
-                        "quality_signal": why,
-                        "error_rate": round(_error_rate(mine), 4),
-                        "target_error_rate": round(_error_rate(seen.get(other, {})), 4)
-                        if other in seen
-                        else None,
+                        "quality_signal": verdict.signal,
+                        **verdict.evidence,
                     },
                     window_days=span,
                 )
             )
+    return out
+
+
+def retire(
+    rows: Sequence[Mapping[str, Any]], zombies: Sequence[Mapping[str, Any]], *, days: Decimal
+) -> list[Recommendation]:
+    """Stop a zombie initiative's model traffic (``zombies``: ``initiative``, ``features``, ``reason``,
+    ``monthly_cost``). The saving is exactly what its features' metered calls cost in the window."""
+    out: list[Recommendation] = []
+    for zombie in zombies:
+        features = sorted(zombie["features"])
+        group = [r for r in rows if r.get("feature") in features]
+        saving = paid(group)
+        if not features or saving <= 0:
+            continue
+        name = zombie["initiative"]
+        scope = {"initiative": name}
+        listed = "[" + ", ".join(features) + "]"
+        out.append(
+            Recommendation(
+                id=recommendation_id("zombie_retirement", scope),
+                kind="zombie_retirement",
+                title=f"initiative {name}: stop it ({zombie['reason']})",
+                scope=scope,
+                monthly_saving=monthly(saving, days),
+                current_monthly_cost=zombie.get("monthly_cost"),
+                confidence="medium",
+                change=_rule(f"retire-{name}", {"feature": listed}, ['deny: ["*"]']),
+                evidence={
+                    "why": f"{zombie['reason']}: confirm with its owner, then turn it off",
+                    "features": features,
+                    "models": sorted({str(r.get("model")) for r in group}),
+                    "requests": sum(int(r.get("requests") or 0) for r in group),
+                    "days": days,
+                    "cost": saving,
+                    "saving_in_window": saving,
+                    "initiative_monthly_cost": zombie.get("monthly_cost"),
+                },
+                window_days=days,
+            )
+        )
     return out
 
 

