@@ -99,7 +99,8 @@ class KpiMixin:
         if not seen and not budgets and not by_month:
             raise NotFound(f"no spend and no budget for {dimension} {owner!r}")
         total, previous = trend[-1]["cost"], trend[-2]["cost"]
-        totals = spend(where=where, since=start, until=end)
+        # one allocation pass for the month: every section below is a sum over these rows
+        totals = spend(by=["category", "model", "feature", "allocation"], where=where, since=start, until=end)
         unpriced = sum(r.get("unpriced_records") or 0 for r in totals)
         data: dict[str, Any] = {
             "owner": owner,
@@ -116,12 +117,12 @@ class KpiMixin:
             "unpriced_records": unpriced,
         }
         for section in ("category", "model", "feature"):
-            sums = _sum_by(spend(by=[section], where=where, since=start, until=end), section)
+            sums = _sum_by(totals, section)
             data[f"by_{section}"] = [
                 {section: name, "cost": cost, "share": float(cost / total) if total else None}
                 for name, cost in sorted(sums.items(), key=lambda item: (-item[1], str(item[0])))
             ]
-        shares = _sum_by(spend(by=["allocation"], where=where, since=start, until=end), "allocation")
+        shares = _sum_by(totals, "allocation")
         data["by_allocation"] = [  # shared-pool shares and unallocated spend, when allocation provides them
             {"allocation": label, "cost": cost}
             for label, cost in shares.items()
