@@ -282,3 +282,18 @@ def test_period_boundaries_are_utc_for_every_grain(ledger: DuckDBLedger) -> None
     }
     for grain, expected in want.items():
         assert ledger.rollup(RollupQuery(grain=grain))[0]["period"] == expected, grain
+
+
+def test_a_migration_missed_below_the_newest_is_still_applied(tmp_path, monkeypatch) -> None:
+    """A ledger made by a build without migration 2 (but with a later one) gains it on the next open."""
+    import aifinops.ledger.duckdb_backend as backend
+
+    path = tmp_path / "l.duckdb"
+    full = backend.MIGRATIONS
+    monkeypatch.setattr(backend, "MIGRATIONS", tuple(m for m in full if m[0] != 2))
+    DuckDBLedger(path).close()
+    monkeypatch.setattr(backend, "MIGRATIONS", full)
+    led = DuckDBLedger(path)
+    assert led.query("SELECT count(*) AS n FROM spans") == [{"n": 0}]  # migration 2's table
+    assert led.query("SELECT count(*) AS n FROM schema_version")[0]["n"] == len(full)
+    led.close()

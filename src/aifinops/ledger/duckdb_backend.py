@@ -165,9 +165,11 @@ class DuckDBLedger:
                 "CREATE TABLE IF NOT EXISTS schema_version "
                 "(version INTEGER PRIMARY KEY, description VARCHAR, applied_at TIMESTAMPTZ DEFAULT now())"
             )
-            current = self.schema_version
+            # every migration not applied yet, in order: a ledger that missed one (made by a build that did not
+            # have it) still gets it, not only those above its newest
+            applied = {row[0] for row in self._con.execute("SELECT version FROM schema_version").fetchall()}
             for version, description, statements in MIGRATIONS:
-                if version <= current:
+                if version in applied:
                     continue
                 self._con.begin()
                 try:
@@ -326,7 +328,10 @@ class DuckDBLedger:
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         """Run a read-only SQL query (trusted SQL from inside aifinops) and return dict rows."""
-        cur = self._cursor().execute(sql, list(params))
+        try:
+            cur = self._cursor().execute(sql, list(params))
+        except duckdb.Error as exc:
+            raise StorageError(f"ledger query failed: {exc}") from None
         names = [d[0] for d in cur.description]
         return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
