@@ -62,6 +62,8 @@ EXTRA_APIS = (
     "/api/v1/doctor",
 )
 
+_NOT_FOUND = {"error": {"code": "not_found", "message": "skipped by the benchmark", "details": []}}
+
 
 def _log(message: str) -> None:
     print(f"[{datetime.now().strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
@@ -136,7 +138,7 @@ def serve(data_dir: Path, port: int) -> subprocess.Popen:
 
 
 def time_pages(
-    server: Server, runs: int, timeout_s: int, pages: tuple[str, ...] = PAGES
+    server: Server, runs: int, timeout_s: int, pages: tuple[str, ...] = PAGES, skip: tuple[str, ...] = ()
 ) -> list[dict[str, Any]]:
     """Per page: cold and warm-median load times until the data is rendered, and the API calls it made."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
@@ -147,6 +149,8 @@ def time_pages(
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM)
         page = browser.new_page(viewport={"width": 1440, "height": 900})
+        for prefix in skip:  # answered "not found" at once: measures a page without another area's slow API
+            page.route(f"**{prefix}**", lambda route: route.fulfill(status=404, json=_NOT_FOUND))
         for route in pages:
             name = route.split("?")[0]
             loads: list[float] = []
@@ -246,6 +250,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", type=Path, default=None, help="data folder to build in and keep (reused)")
     parser.add_argument("--build-only", action="store_true")
     parser.add_argument("--pages", default=",".join(PAGES), help="comma-separated routes (default: all)")
+    parser.add_argument(
+        "--skip-api",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="answer this API path 404 in the browser (repeatable): a page's time without that area",
+    )
     parser.add_argument("--no-api", action="store_true", help="skip timing each API on its own")
     parser.add_argument(
         "--out", type=Path, default=Path(__file__).parent / "results" / "bench_dashboard.json"
@@ -266,7 +277,8 @@ def main(argv: list[str] | None = None) -> int:
         server = Server(data_dir, args.port)
         try:
             pages = tuple(p.strip() for p in args.pages.split(",") if p.strip())
-            results["pages"] = time_pages(server, args.runs, args.timeout, pages)
+            results["skipped_apis"] = args.skip_api
+            results["pages"] = time_pages(server, args.runs, args.timeout, pages, tuple(args.skip_api))
             urls = sorted({url for row in results["pages"] for url in row["apis_ms"]} | set(EXTRA_APIS))
             results["apis"] = {} if args.no_api else time_apis(server, urls, args.runs, args.timeout)
         finally:

@@ -270,3 +270,22 @@ def test_explorer_groups_and_filters_by_a_tag(page: Any, server: str) -> None:
         == total[0]["cost"]
     )
     assert page.errors == []
+
+
+def test_explorer_any_period_from_the_date_fields(page: Any, server: str) -> None:
+    p = page.open("explorer?by=team")
+    start = httpx.get(server + "/api/v1/overview").json()["window"]["since"][:10]
+    p.fill("input[name='from']", start)
+    page.wait("explorer")
+    p.wait_for_function(f"location.hash.includes('since={start}')")
+    page.wait("explorer")
+    p.fill("input[name='to']", "2030-01-01")
+    p.wait_for_function("location.hash.includes('until=2030-01-01')")
+    page.wait("explorer")
+    total = httpx.get(server + "/api/v1/costs", params={"since": start, "until": "2030-01-01"}).json()
+    assert (
+        p.locator("section[data-title='Total'] [data-path='0.cost']").get_attribute("data-raw")
+        == total[0]["cost"]
+    )
+    check_numbers(p, server)
+    assert page.errors == []

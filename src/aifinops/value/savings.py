@@ -10,8 +10,15 @@ from aifinops.core.money import ZERO, quantize
 
 __all__ = ["realized", "PER_DAY_KINDS"]
 
-#: Recommendations measured per day of cost (capacity); the others per request (traffic varies).
-PER_DAY_KINDS = ("gpu_rightsizing", "gpu_spot", "gpu_reservation", "provisioned_throughput")
+#: Recommendations measured per day of cost (capacity, and a retired zombie: no requests after); the
+#: others per request (traffic varies).
+PER_DAY_KINDS = (
+    "gpu_rightsizing",
+    "gpu_spot",
+    "gpu_reservation",
+    "provisioned_throughput",
+    "zombie_retirement",
+)
 
 
 def realized(kind: str, before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, Any]:

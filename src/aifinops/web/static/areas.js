@@ -63,7 +63,7 @@
   /* The first rows of an area's list (overview panels). */
   AF.areaList = async (ctx, url, limit) => {
     const d = await ctx.api(url);
-    return url.endsWith("/recommendations") && AF.recList ? AF.recList(url, d, limit) : auto(url, d, { limit, columns: 6 });
+    return url.split("?")[0].endsWith("/recommendations") ? AF.recList(url, d, limit) : auto(url, d, { limit, columns: 6 });
   };
 
   /* A page made of every GET route of an area found on this server; known routes get their own renderer. */

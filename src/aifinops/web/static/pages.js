@@ -71,8 +71,10 @@
         ], { link: r => explore({ by: nextDim(r.dimension, []), where: `${r.dimension}=${r.value ?? ""}`, grain: "day" }) });
       });
       ctx.section("Budgets closest to their limit", { width: "w6", extra: '<a href="#/guardrails">all guardrails →</a>' }, async () => budgetsAtRisk(ctx, 6));
-      ctx.section("Anomalies", { width: "w6", extra: '<a href="#/anomalies">all →</a>' }, async () => AF.areaList(ctx, "/api/v1/anomalies", 5));
-      ctx.section("What to do: recommendations", { width: "w6", extra: '<a href="#/recommendations">all →</a>' }, async () => AF.areaList(ctx, "/api/v1/recommendations", 5));
+      // the other areas' panels start once the spend figures are in, so their heavier queries never delay them
+      const after = () => data.catch(() => null);
+      ctx.section("Anomalies", { width: "w6", extra: '<a href="#/anomalies">all →</a>' }, async () => { await after(); return AF.areaList(ctx, "/api/v1/anomalies?limit=5", 5); });
+      ctx.section("What to do: recommendations", { width: "w6", extra: '<a href="#/recommendations">all →</a>' }, async () => { await after(); return AF.areaList(ctx, "/api/v1/recommendations?limit=5", 5); });
     },
   });
 
@@ -84,7 +86,7 @@
     rows.sort((a, b) => (Number(b.s.used) || 0) - (Number(a.s.used) || 0));
     if (!budgets.length) return '<div class="empty">No budgets configured: add <code>budgets:</code> to aifinops.yaml.</div>';
     return table(rows.slice(0, limit), [
-      { label: "budget", cell: r => esc(r.b.name) + (r.s.per_value ? ` <span class="muted">${esc(r.b.per)}=${esc(r.s.per_value)}</span>` : "") },
+      { label: "budget", cell: r => `<span class="clip wide" title="${esc(r.b.name)}">${esc(r.b.name)}${r.s.per_value ? ` <span class="muted">${esc(r.b.per)}=${esc(r.s.per_value)}</span>` : ""}</span>` },
       { label: "spent", num: true, cell: r => v(U, budgets, `${r.i}.status.${r.j}.spent`) },
       { label: "of", num: true, cell: r => v(U, budgets, `${r.i}.amount`) },
       { label: "used", num: true, cell: r => v(U, budgets, `${r.i}.status.${r.j}.used`, "pct") },
@@ -159,6 +161,8 @@
         if (e.target.name === "by") location.hash = explore({ ...s, by: e.target.value }).slice(1);
         if (e.target.name === "tag" && e.target.value.trim()) location.hash = explore({ ...s, by: "tag:" + e.target.value.trim() }).slice(1);
         if (e.target.name === "since") location.hash = explore({ ...s, since: e.target.value, until: "", grain: "" }).slice(1);
+        if (e.target.name === "from" && e.target.value) location.hash = explore({ ...s, since: e.target.value, grain: "" }).slice(1);
+        if (e.target.name === "to") location.hash = explore({ ...s, until: e.target.value, grain: "" }).slice(1);
       });
       form.addEventListener("submit", e => {
         e.preventDefault(); const f = form.elements.filter.value.trim();
@@ -169,6 +173,8 @@
       <label>group by <select name="by">${dimOpts}</select></label>
       <input name="tag" placeholder="or a tag key" size="12" aria-label="group by a tag key" value="${s.by.startsWith("tag:") ? esc(s.by.slice(4)) : ""}">
       <label>period <select name="since">${periodOpts}</select></label>
+      <label>or from <input type="date" name="from" value="${/^\d{4}-\d{2}-\d{2}/.test(s.since) ? esc(s.since.slice(0, 10)) : ""}"></label>
+      <label>until <input type="date" name="to" title="exclusive: spend before this day" value="${s.until ? esc(s.until.slice(0, 10)) : ""}"></label>
       <input name="filter" placeholder="filter, e.g. team=search or env=prod (tags too)" size="36" aria-label="add a filter">
       <button type="submit">add filter</button> ${chips}</form><div class="crumbs" style="margin-top:8px">${crumbs}</div>`;
   }
