@@ -29,6 +29,7 @@ __all__ = [
     "OWNER_FIELDS",
     "TOKEN_FIELDS",
     "MONEY_FIELDS",
+    "OUTCOME_DIMENSIONS",
     "DIMENSIONS",
     "make_record_id",
 ]
@@ -67,6 +68,17 @@ TOKEN_FIELDS = (
     "reasoning_tokens",
 )
 MONEY_FIELDS = ("list_cost", "effective_cost", "billed_cost")
+#: The attribution keys an :class:`Outcome` carries (the value ledger groups costs and outcomes by these).
+OUTCOME_DIMENSIONS = (
+    "team",
+    "project",
+    "product",
+    "feature",
+    "customer",
+    "environment",
+    "use_case",
+    "initiative",
+)
 
 
 def make_record_id(source: str, source_id: str) -> str:

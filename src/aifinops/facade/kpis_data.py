@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from aifinops.core.errors import InputError
 from aifinops.core.money import ZERO
+from aifinops.core.records import OUTCOME_DIMENSIONS
 from aifinops.kpis.inputs import (
     INFERENCE_CATEGORIES,
     NON_CALL_CATEGORIES,
@@ -35,17 +36,6 @@ if TYPE_CHECKING:
 
 __all__ = ["gather", "OUTCOME_DIMENSIONS"]
 
-#: Dimensions the ``outcomes`` table carries (outcomes can be grouped and filtered by these only).
-OUTCOME_DIMENSIONS = (
-    "team",
-    "project",
-    "product",
-    "feature",
-    "customer",
-    "environment",
-    "use_case",
-    "initiative",
-)
 _DAY_S = 86400.0
 _GLOB = re.compile(r"[*?\[]")
 Key = tuple[Any, ...]

@@ -10,21 +10,13 @@ from pathlib import Path
 from typing import Any
 
 from aifinops.core.errors import Conflict, InputError, NotFound
+from aifinops.core.records import OUTCOME_DIMENSIONS
 from aifinops.core.timeutil import utcnow
 
 __all__ = ["ValueMixin", "VALUE_DIMENSIONS"]
 
 #: The attribution keys that costs and outcomes share (the value ledger groups by these).
-VALUE_DIMENSIONS = (
-    "team",
-    "project",
-    "product",
-    "feature",
-    "customer",
-    "environment",
-    "use_case",
-    "initiative",
-)
+VALUE_DIMENSIONS = OUTCOME_DIMENSIONS
 
 
 def _check_by(by: Sequence[str]) -> list[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pyarrow as pa
 
 from aifinops.core.money import MONEY_SCALE, MONEY_SQL
-from aifinops.core.records import MONEY_FIELDS, TOKEN_FIELDS
+from aifinops.core.records import MONEY_FIELDS, OUTCOME_DIMENSIONS, TOKEN_FIELDS
 from aifinops.core.spans import SPAN_FIELDS
 from aifinops.ledger import schema_access as _access
 from aifinops.ledger import schema_anomaly as _anomaly
@@ -85,19 +85,7 @@ OUTCOME_COLUMNS: tuple[tuple[str, str, pa.DataType], ...] = (
     ("count", "BIGINT NOT NULL", pa.int64()),
     ("value", MONEY_SQL, _MONEY),
     ("currency", "VARCHAR NOT NULL", pa.string()),
-    *(
-        (name, *_STRING)
-        for name in (
-            "team",
-            "project",
-            "product",
-            "feature",
-            "customer",
-            "environment",
-            "use_case",
-            "initiative",
-        )
-    ),
+    *((name, *_STRING) for name in OUTCOME_DIMENSIONS),
     ("tags", "MAP(VARCHAR, VARCHAR)", _TAGS),
 )
 OUTCOME_SCHEMA = pa.schema([(name, arrow) for name, _, arrow in OUTCOME_COLUMNS])
