@@ -145,10 +145,37 @@
     const cols = s.days.map(x => ({ label: AF.FORMATS.day(x.day).slice(5), parts: [{ key: "expected", value: x.mean }], title: `${x.day}: ${AF.money(x.mean)} (${AF.money(x.lower)} – ${AF.money(x.upper)})` }));
     return head + Charts.columns(cols, { keys: ["expected"], fmt: AF.money, height: 160 });
   });
+  /* Anomalies: what happened, to whom, since when, what it costs, and why (ids stay in the JSON twin). */
+  const anomalies = (ctx, r) => ctx.section("Detected anomalies, newest first", { width: "w12" }, async () => {
+    const U = r.path; const d = await ctx.api(U);
+    if (!Array.isArray(d) || !d.length || !("explanation" in d[0])) return auto(U, d);
+    return table(d, [
+      { label: "kind", cell: x => `${esc(String(x.kind).replace(/_/g, " "))}${x.ongoing ? ' <span class="pill bad">ongoing</span>' : ""}` },
+      { label: "owner", cell: x => name(x.owner) },
+      { label: "started", cell: (x, i) => v(U, d, `${i}.started_at`, "time") },
+      { label: "detected", cell: (x, i) => v(U, d, `${i}.detected_at`, "time") },
+      { label: "impact", num: true, cell: (x, i) => v(U, d, `${i}.impact`) },
+      { label: "why", cell: x => `<span class="clip wide" title="${esc(x.explanation)}">${esc(x.explanation)}</span>` },
+    ], { limit: 100, link: x => (x.owner ? explore({ by: "model", where: `team=${x.owner}` }) : null) });
+  });
+  const SEVERITY = { critical: "bad", high: "bad", medium: "warn", low: "muted" };
+  const alerts = (ctx, r) => ctx.section("Alerts (grouped anomalies) and their lifecycle status", { width: "w12" }, async () => {
+    const U = r.path; const d = await ctx.api(U);
+    if (!Array.isArray(d) || !d.length || !("severity" in d[0])) return auto(U, d);
+    return table(d, [
+      { label: "severity", cell: x => `<span class="pill ${SEVERITY[x.severity] || ""}">${esc(x.severity)}</span>` },
+      { label: "status", cell: x => esc(x.status) },
+      { label: "owner", cell: x => name(x.owner) },
+      { label: "opened", cell: (x, i) => v(U, d, `${i}.opened_at`, "time") },
+      { label: "impact", num: true, cell: (x, i) => v(U, d, `${i}.impact`) },
+      { label: "anomalies", num: true, cell: (x, i) => v(U, d, `${i}.anomalies`, "count") },
+      { label: "what", cell: x => `<span class="clip wide" title="${esc(x.message)}">${esc(x.title)}</span>` },
+    ], { limit: 100 });
+  });
   /* Routes that start work rather than read state are not called by the dashboard. */
   const SKIP = new Set(["/api/v1/anomalies/evaluate"]);
   areaPage("anomalies", "Anomalies & alerts", "what is about to go wrong", ["/api/v1/anomalies", "/api/v1/alerts", "/api/v1/forecast"],
-    { "/api/v1/forecast": forecast, ...Object.fromEntries([...SKIP].map(p => [p, () => null])) });
+    { "/api/v1/anomalies": anomalies, "/api/v1/alerts": alerts, "/api/v1/forecast": forecast, ...Object.fromEntries([...SKIP].map(p => [p, () => null])) });
 
   /* ---------------------------------------------------------------------------------- recommendations */
   const recs = (ctx, r) => ctx.section("Recommendations, by monthly saving", { width: "w12" }, async () => recList(r.path, await ctx.api(r.path), 100));
@@ -208,7 +235,7 @@ ${esc(x.change || "")}">${esc(x.title)}</span>` },
       const month = ctx.params.get("month") || thisMonth();
       const since = month + "-01";
       const U = "/api/v1/costs" + AF.qs({ by: "team", since });
-      ctx.section(`Showback, ${month} (month to date)`, { width: "w6" }, async () => {
+      ctx.section(`Showback, ${month} to date (direct spend; statements add shared-cost shares)`, { width: "w6" }, async () => {
         const d = await ctx.api(U); const max = Math.max(...d.map(r => Number(r.cost) || 0), 0);
         return table(d, [
           { label: "team", cell: r => name(r.team) },
