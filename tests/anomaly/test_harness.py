@@ -6,7 +6,7 @@ from aifinops.anomaly import DetectorConfig, OwnerSeries, detect_series
 from aifinops.anomaly.evaluate import TARGETS, evaluate
 from aifinops.anomaly.scenarios import ACCEPTS, generate_world
 
-FRESH_SEED = 90210  # tuning used seeds 1-4 and 11; this one was first run by this test
+FRESH_SEED = 90210  # tuning used seeds 1-4, 11 (round 1), 31-34, 514177124 (round 2); never this one
 
 
 def test_targets_on_a_fresh_seed() -> None:

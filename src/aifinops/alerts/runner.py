@@ -1,4 +1,5 @@
-"""The background detector: runs ``app.detect_anomalies()`` every ``anomaly.resolution`` inside the server.
+"""The background detector: runs ``app.detect_anomalies()`` every ``anomaly.resolution`` inside the server,
+and stores the day's forecast snapshot (``app.snapshot_forecasts()``) on the first run of each UTC day.
 
 A daemon thread, off the request path (DuckDB reads release the GIL; the numpy work is milliseconds per
 owner). ``stop()`` wakes it at once, so SIGTERM shuts the server down without waiting for the next tick.
@@ -20,6 +21,7 @@ class AnomalyRunner:
         self.app = app
         self.interval = interval
         self.runs = 0
+        self.snapshots = 0
         self.last: dict[str, Any] | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="aifinops-anomaly", daemon=True)
@@ -45,4 +47,8 @@ class AnomalyRunner:
                 self.last = self.app.detect_anomalies()
             except Exception as exc:  # noqa: BLE001 - the runner must not die
                 print(f"anomaly detection failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+            try:  # once a day: the day-ahead forecasts, so MAPE is tracked against actuals
+                self.snapshots += self.app.snapshot_forecasts()
+            except Exception as exc:  # noqa: BLE001
+                print(f"forecast snapshot failed: {type(exc).__name__}: {exc}", file=sys.stderr)
             self.runs += 1

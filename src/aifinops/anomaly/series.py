@@ -7,8 +7,16 @@ import numpy as np
 
 from aifinops.anomaly.baseline import lagged, pick_window, seasonal_baseline, segments, window_sum
 from aifinops.anomaly.model import Anomaly, DetectorConfig, OwnerSeries
+from aifinops.anomaly.noise import count_surge, noise_unit, past_max, poisson_tail_z
 
-__all__ = ["detect_series", "detect_spend", "detect_prompt_bloat", "detect_rates", "detect_mix"]
+__all__ = [
+    "detect_series",
+    "detect_spend",
+    "detect_prompt_bloat",
+    "detect_rates",
+    "detect_mix",
+    "poisson_tail_z",
+]
 
 
 def _pct(observed: float, expected: float) -> str:
@@ -31,19 +39,32 @@ def _material_at(
     excess: np.ndarray,
     cfg: DetectorConfig,
     scale: float = 1.0,
+    burn: bool = False,
+    floor: float | None = None,
+    burst: float = 0.0,
 ) -> int | None:
     """The first alarmed slot (from ``first`` to ``last``) by which the excess since ``begin`` matters: above
     ``min_impact`` and above a share of the owner's usual daily spend. None when it never does.
 
     Detection happens there, as a live run would see it: a small excess that grows becomes an anomaly
-    only once it is worth someone's attention.
+    only once it is worth someone's attention. With ``burn`` (spend spikes and shifts) a fast excess is
+    material as soon as its pace would cross the threshold within ``burn_hours``.
     """
     spd = s.slots_per_day
     lo = max(0, first - 7 * spd)
     daily = float(np.sum(s.cost[lo:first])) / max((first - lo) / spd, 1.0)
-    threshold = max(cfg.min_impact, scale * cfg.materiality * daily)
+    threshold = max(cfg.min_impact if floor is None else floor, scale * cfg.materiality * daily)
     cum = np.cumsum(excess[begin : last + 1])
-    hit = np.flatnonzero(cum[first - begin :] >= threshold)
+    ok = cum >= threshold
+    if burn:  # a burn rate: at the pace of the excess since the alarm, the threshold is crossed within
+        # burn_hours (the quiet lead-in before the alarm does not dilute the pace)
+        # and only once the excess outgrows the largest burst of the week before: a bursty owner's usual
+        # short bursts (an agent's run, a batch) come and go; only cumulative excess makes them material
+        lead = first - begin
+        since_alarm = cum - np.concatenate(([0.0], cum))[lead] if lead else cum
+        pace = since_alarm / np.maximum(np.arange(1, len(cum) + 1) - lead, 1) * (cfg.burn_hours * spd / 24)
+        ok[lead:] |= (pace[lead:] >= threshold) & (since_alarm[lead:] > cfg.burst_share * burst)
+    hit = np.flatnonzero(ok[first - begin :])
     return first + int(hit[0]) if len(hit) else None
 
 
@@ -52,7 +73,13 @@ def _ongoing(last: int, n: int, gap: int) -> bool:
 
 
 def detect_spend(s: OwnerSeries, cfg: DetectorConfig) -> list[Anomaly]:
-    """Spend above the seasonal baseline: a spike (far above at once) or a level shift (CUSUM of excess)."""
+    """Spend above the seasonal baseline: a spike (far above at once) or a level shift (CUSUM of excess).
+
+    Spend noise follows a per-owner model of request costs and bursts (:func:`noise_unit`); request
+    counts give a second, Poisson test (:func:`count_surge`) that catches surges of sparse, heavy-tailed
+    owners early. An alarm is reported once material (:func:`_material_at`): by its cumulative excess, or
+    by its pace when that outgrows the owner's usual bursts.
+    """
     spd, n = s.slots_per_day, len(s)
     if n < cfg.min_history_days * spd:
         return []
@@ -61,7 +88,7 @@ def detect_spend(s: OwnerSeries, cfg: DetectorConfig) -> list[Anomaly]:
     week = 7 * spd
     c_hist = np.concatenate(([0.0], window_sum(s.cost, week)[:-1]))
     r_hist = np.concatenate(([0.0], window_sum(s.requests, week)[:-1]))
-    unit = np.where(r_hist > 0, c_hist / np.maximum(r_hist, 1), 0.0)  # cost per request, the week before
+    unit = noise_unit(s, c_hist, r_hist)
     base = seasonal_baseline(y, spd, min_days=cfg.min_history_days, unit=unit)
     z = np.where(base.ready, (y - base.expected) / base.sigma, 0.0)
     excess = y - base.expected
@@ -69,12 +96,19 @@ def detect_spend(s: OwnerSeries, cfg: DetectorConfig) -> list[Anomaly]:
     spike = big & (z > cfg.z(cfg.spike_z))
     # a traffic surge: request counts are Poisson and far less noisy than heavy-tailed costs, so a spend
     # spike carried by more requests shows in them first; the spend must still be clearly up
+    per_request = None
     for wr in sorted({1, w}) if np.any(s.requests) else ():
         yr = window_sum(s.requests, wr)
         rb = seasonal_baseline(yr, spd, min_days=cfg.min_history_days, unit=1.0)
+        per_request = rb if wr == 1 else per_request
         zr = np.where(rb.ready, (yr - rb.expected) / rb.sigma, 0.0)
         surge = (zr > cfg.z(cfg.spike_z)) & (yr > (1 + cfg.min_relative) * rb.expected)
         spike |= surge & (excess > cfg.min_relative * base.expected) & (z > 1.5)
+    # sparse and heavy-tailed owners: a few very expensive requests make spend too noisy for a quick
+    # verdict, but the request count is Poisson. An exact-tail test of this interval's count (and of the
+    # last two intervals') against the same hour of the week catches a burst in its first interval.
+    if per_request is not None:
+        spike |= count_surge(s, cfg, per_request, base.expected / w)
     # the same test over two and three windows: a spike hidden in one noisy interval shows in the next ones
     e_m, v_m = base.expected.copy(), base.sigma**2
     for m in (2, 3):
@@ -106,6 +140,7 @@ def detect_spend(s: OwnerSeries, cfg: DetectorConfig) -> list[Anomaly]:
     ramp = (cusum > limit) & (excess_l > 0.1 * long.expected) & (excess_l > cfg.min_impact / 2)
     alarm = spike | shift | ramp
     per_slot = base.expected / w
+    bursts = past_max(np.where(base.ready, excess, 0.0), week)
     gap = max(w, spd // 24)
     out = []
     for first, last in segments(alarm, gap):
@@ -114,7 +149,9 @@ def detect_spend(s: OwnerSeries, cfg: DetectorConfig) -> list[Anomaly]:
             begin -= 1
         begin = max(0, begin - w + 1)
         end = last + 1
-        at = _material_at(s, begin, first, last, s.cost - per_slot, cfg)
+        at = _material_at(
+            s, begin, first, last, s.cost - per_slot, cfg, burn=True, burst=float(bursts[first])
+        )
         if at is None:
             continue
         observed = float(np.sum(s.cost[begin:end]))
@@ -159,16 +196,20 @@ def detect_prompt_bloat(s: OwnerSeries, cfg: DetectorConfig) -> list[Anomaly]:
         return []
     w = max(pick_window(_head(s.requests, spd, cfg), spd), 2)
     ratio, reqs = _trailing_rate(s.input_tokens, s.requests, w)
-    half = max(1, spd // 24)  # the same time of day (+-1 h) on each of the past seven days
-    past = lagged(
-        ratio, [k * spd + j for k in range(1, 8) for j in range(-half, half + 1, max(1, half // 2))]
-    )
+    # the usual level at this time of day: the median over the past seven days at each offset within
+    # +-15 min, and the highest of those medians (a nightly batch with long prompts, a few minutes early or
+    # late, is not bloat every night); the spread is that of every sample within +-1 h
+    half = max(1, spd // 24)
+    near = list(range(-max(1, spd // 96), max(1, spd // 96) + 1))
+    wide = list(range(-half, half + 1, max(1, half // 2)))
     with np.errstate(all="ignore"):
         import warnings
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            med = np.nanmedian(past, axis=0)
+            days = lagged(ratio, [k * spd + j for j in near for k in range(1, 8)]).reshape(len(near), 7, n)
+            med = np.nanmax(np.nanmedian(days, axis=1), axis=0)
+            past = lagged(ratio, [k * spd + j for k in range(1, 8) for j in wide])
             mad = 1.4826 * np.nanmedian(np.abs(past - med), axis=0)
     ready = (np.arange(n) >= cfg.min_history_days * spd) & ~np.isnan(med) & (reqs >= 5)
     sigma = np.nan_to_num(mad, nan=0.0) + 0.05 * np.nan_to_num(med, nan=0.0) + 1e-9
@@ -195,7 +236,7 @@ def _ratio_events(
             share = np.clip(
                 np.nan_to_num(1 - expected / ratio), 0, 1
             )  # the part of each slot's cost that is bloat
-        at = _material_at(s, begin, first, last, s.cost * share, cfg, scale=4.0)  # slow-burn kind
+        at = _material_at(s, begin, first, last, s.cost * share, cfg)  # slow-burn kinds: 10 % of a day
         if at is None:
             continue
         out.append(
@@ -242,7 +283,11 @@ def detect_rates(s: OwnerSeries, cfg: DetectorConfig) -> list[Anomaly]:
         flag = ready & (z > cfg.z(cfg.shift_z)) & (r > cfg.rate_factor * p0) & (r > cfg.rate_floor)
         flag &= (k >= 8) & (reqs >= 30)
         gap = max(w, spd // 24)
+        per_request = np.where(s.requests > 0, s.cost / np.maximum(s.requests, 1), 0.0)
+        wasted = np.maximum(0.0, counts - p0 * s.requests) * per_request
         for first, last in segments(flag, gap):
+            if _material_at(s, first, first, last, wasted, cfg, scale=0.0, floor=cfg.min_impact / 4) is None:
+                continue  # a surge of failed calls worth less than min_impact
             begin, end = max(0, first - w + 1), last + 1
             got = float(np.sum(counts[begin:end]))
             total = float(np.sum(s.requests[begin:end]))

@@ -65,20 +65,8 @@ def detect(request: Request) -> dict[str, Any]:
     return jsonable(_app(request).detect_anomalies())
 
 
-# CPU-bound for seconds (a whole generated world): kept out of the OpenAPI document so that API fuzzing
-# does not run it hundreds of times; `aifinops anomalies evaluate` runs it locally.
-@router.get(
-    "/anomalies/evaluate",
-    summary="Run the evaluation harness on generated scenarios",
-    include_in_schema=False,
-)
-def evaluate(
-    request: Request,
-    seed: Annotated[int, Query(ge=0, le=2**31)] = 7,
-    owners: Annotated[int, Query(ge=7, le=56)] = 28,
-    weeks: Annotated[int, Query(ge=3, le=8)] = 5,
-) -> dict[str, Any]:
-    return jsonable(_app(request).evaluate_anomalies(seed=seed, owners=owners, weeks=weeks))
+# The evaluation harness (CPU-bound for seconds) is not served over HTTP: `aifinops anomalies evaluate`
+# runs it locally, so no reader can load the server with it.
 
 
 @router.post("/anomalies/{anomaly_id}/ack", summary="Acknowledge an anomaly's alert")

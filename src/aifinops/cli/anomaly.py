@@ -112,7 +112,10 @@ def register(cli: click.Group, report: click.Group) -> None:
         from aifinops.anomaly import DetectorConfig
 
         cfg = DetectorConfig(
-            sensitivity=s.sensitivity, min_history_days=s.min_history_days, min_impact=float(s.min_impact)
+            sensitivity=s.sensitivity,
+            min_history_days=s.min_history_days,
+            min_impact=float(s.min_impact),
+            materiality=s.materiality,
         )
         result = evaluate(seed, owners=owners, weeks=weeks, cfg=cfg)
         if fmt == "table":

@@ -7,6 +7,8 @@ anomaly:
   min_history_days: 7     # owners with less history are not judged
   sensitivity: 1.0        # > 1 finds more, < 1 finds less
   owner_by: team          # the dimension that owns spend
+  min_impact: 1           # excesses smaller than this (ledger currency) are never anomalies
+  materiality: 0.1        # ... nor excesses under 10 % of the owner's usual daily spend (see above)
 alerts:
   channels:
     ops:     {type: webhook, url: https://ops.example.com/hooks/aifinops}
@@ -131,6 +133,9 @@ class AnomalySettings(Section):
     lookback_days: int = Field(default=35, ge=8, le=120)
     sensitivity: float = Field(default=1.0, gt=0, le=10)
     min_impact: Decimal = Decimal(1)
+    #: an anomaly is reported once its excess reaches this share of the owner's usual daily spend (or
+    #: min_impact, whichever is larger), or a spend excess runs at a pace that would within an hour
+    materiality: float = Field(default=0.1, ge=0, le=10)
     owner_by: str = "team"
 
     @field_validator("resolution")

@@ -32,7 +32,10 @@ class AnomalyMixin(ForecastMixin):
 
         s = self.settings.anomaly
         return DetectorConfig(
-            sensitivity=s.sensitivity, min_history_days=s.min_history_days, min_impact=float(s.min_impact)
+            sensitivity=s.sensitivity,
+            min_history_days=s.min_history_days,
+            min_impact=float(s.min_impact),
+            materiality=s.materiality,
         )
 
     def find_anomalies(self, *, now: datetime | None = None, days: int | None = None) -> list[dict[str, Any]]:
@@ -61,6 +64,9 @@ class AnomalyMixin(ForecastMixin):
                     a.owner = a.owner.removesuffix(" (hourly)")
                     a.subject = f"{a.owner} (hourly charges)"
                 found.append(a)
+        for a in found:
+            if a.kind in ("spend_spike", "spend_shift"):
+                self._explain_drivers(a, since)
         found += detect_runaway_workflows(
             data.read_workflows(self.ledger, col, owner_by, since, until), cfg, step=step
         )
@@ -73,6 +79,22 @@ class AnomalyMixin(ForecastMixin):
         rows = [a.to_dict() for a in found]
         rows.sort(key=lambda r: r["detected_at"])
         return rows
+
+    def _explain_drivers(self, a: Any, since: datetime) -> None:
+        """Name the features and models whose spend rose most in a spend anomaly (against the same hours of
+        earlier weeks): ``details["drivers"]`` and a clause of the explanation."""
+        from aifinops.anomaly.drivers import describe_drivers, top_drivers
+        from aifinops.facade import _anomaly_data as data
+
+        s = self.settings.anomaly
+        current, usual = data.read_breakdown(
+            self.ledger, self.ledger.cost_column, s.owner_by, a.owner, a.started_at, a.last_seen_at, since
+        )
+        drivers = {dim: top_drivers(current[dim], usual[dim]) for dim in ("feature", "model")}
+        a.details["drivers"] = drivers
+        words = [describe_drivers(dim, drivers[dim]) for dim in ("feature", "model") if drivers[dim]]
+        if words:
+            a.explanation += "; " + "; ".join(words)
 
     def detect_anomalies(self, *, now: datetime | None = None, notify: bool = True) -> dict[str, Any]:
         """One detector run: find anomalies (and budget alerts), store them, group them into alerts and
@@ -95,6 +117,20 @@ class AnomalyMixin(ForecastMixin):
             "anomalies_updated": summary["anomalies_updated"] + live["anomalies_updated"],
             "notifications": live["notifications"],
         }
+
+    def snapshot_forecasts(self, *, now: datetime | None = None) -> int:
+        """Store today's day-ahead forecasts (the total and one per owner) unless already stored today, so
+        that ``forecast_accuracy`` tracks MAPE against actuals without anyone asking; returns the number of
+        forecast calls made (0 when today's snapshot exists). The server's runner calls it every run."""
+        now = (now or utcnow()).astimezone(UTC)
+        rows = self.ledger.query(
+            "SELECT count(*) AS n FROM forecast_snapshots WHERE made_on = ? AND scope = 'total'", [now.date()]
+        )
+        if rows and rows[0]["n"]:
+            return 0
+        self.forecast(horizon=7, now=now, snapshot=True)
+        self.forecast(by=self.settings.anomaly.owner_by, horizon=7, now=now, snapshot=True)
+        return 2
 
     def list_anomalies(
         self,

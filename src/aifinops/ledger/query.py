@@ -11,7 +11,7 @@ from aifinops.core.errors import InputError
 from aifinops.core.records import DIMENSIONS
 from aifinops.ledger.base import GRAINS, RollupQuery
 
-__all__ = ["build_rollup", "build_where", "dimension_sql"]
+__all__ = ["authoritative_clause", "build_rollup", "build_where", "dimension_sql"]
 
 _COST_COLUMNS = ("list_cost", "effective_cost", "billed_cost")
 _GLOB = re.compile(r"[*?\[]")
@@ -111,6 +111,12 @@ def _authority(source_priority: Sequence[str], params: list[Any]) -> str:
         ") x WHERE x.provider = coalesce(r.provider, '') AND x.source = r.source "
         "AND x.day = CAST(r.charge_period_start AS DATE))"
     )
+
+
+def authoritative_clause(source_priority: Sequence[str], params: list[Any]) -> str:
+    """The SQL condition (records aliased ``r``) that keeps only the authoritative source of each
+    provider-day, exactly as :func:`build_rollup` applies ``source_priority``; appends its parameters."""
+    return _authority(source_priority, params)
 
 
 def build_rollup(
