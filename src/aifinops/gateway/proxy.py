@@ -67,6 +67,7 @@ class Gateway:
         self.wal = wal
         self.local_mode = local_mode
         self.sink: Callable[[Any], None] | None = None  # extra observer of records (tests, live views)
+        self.embed_queue: Any = None  # an EmbedQueue when value.keep_embeddings is on (gateway/embedder.py)
         self._session: aiohttp.ClientSession | None = None
         self.audit = audit or AuditLog(None)
         self.counters = counters or make_counters(app.settings.redis_url, app.settings.redis_prefix)
@@ -236,6 +237,8 @@ class Gateway:
             prompt_chars=len(raw),
             fingerprint=fingerprint(name, body, raw),
         )
+        if self.embed_queue is not None:  # opt-in: the last user turn, to the embedder thread (never blocks)
+            self.embed_queue.offer(ctx.request_id, name, body, attribution.fields)
         ticket = None
         if not self.guard.policy.empty:
             upstream = targets[0].upstream

@@ -1,10 +1,11 @@
-"""Ledger tables of the value area: schema migration 5 (the savings ledger of applied recommendations)."""
+"""Ledger tables of the value area: migration 5 (the savings ledger of applied recommendations) and 8 (request
+embeddings for the semantic-caching analysis, written only with ``value.keep_embeddings: true``)."""
 
 from __future__ import annotations
 
 from aifinops.core.money import MONEY_SQL
 
-#: ``(version, description, statements)`` entries; version 5 is this area's.
+#: ``(version, description, statements)`` entries; versions 5 and 8 are this area's.
 MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
     (
         5,
@@ -22,6 +23,20 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
   change VARCHAR NOT NULL,
   note VARCHAR,
   recorded_at TIMESTAMPTZ NOT NULL DEFAULT now())""",
+        ),
+    ),
+    (
+        8,
+        "request embeddings (opt-in semantic caching analysis): vectors only, never the text",
+        (
+            """CREATE TABLE embeddings (
+  record_id VARCHAR NOT NULL,
+  time TIMESTAMPTZ NOT NULL,
+  model VARCHAR,
+  feature VARCHAR,
+  team VARCHAR,
+  embedding_model VARCHAR NOT NULL,
+  vector FLOAT[384] NOT NULL)""",
         ),
     ),
 )
