@@ -58,6 +58,10 @@ def build_root(
 
     shipper = Shipper(wal_dir, app.ledger.append, writer=writer)
     gateway = Gateway(app, wal=writer, local_mode=local, audit=audit, spent_loader=ledger_spent_loader(app))
+    if app.settings.value.keep_embeddings:  # opt-in semantic caching analysis (issue 9)
+        from aifinops.gateway.embedder import EmbedQueue
+
+        gateway.embed_queue = EmbedQueue()
     emulator = None
     if emulate:
         from aifinops.emulators import create_emulator
@@ -90,8 +94,14 @@ def run_server(
     from aifinops.alerts.runner import AnomalyRunner
 
     detector = AnomalyRunner(app)  # anomaly detection every anomaly.resolution, off the request path
+    from aifinops.cli.scraper import DcgmScraper
+
+    scraper = DcgmScraper(app)  # gpus.scrape targets, each on its interval
     if ledger_url is None:
         detector.start()
+        scraper.start()
+    warmer = _start_cache(root.api) if ledger_url is None else None  # API response cache + warmer (issue 10)
+    embedder = _start_embedder(app, gateway)  # request embeddings, only with value.keep_embeddings (issue 9)
     url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
     announced = (
         write_server_file(data_dir, url, root.api.state.cli_token)  # the CLI's admin token (issue 10)
@@ -128,6 +138,11 @@ def run_server(
             root.otlp.close()  # after a shutdown without lifespan: store what the OTLP spool holds
         watcher.stop()
         detector.stop()
+        scraper.stop()
+        if warmer is not None:
+            warmer.stop(timeout=10)  # the report it is computing, if any, for at most 10 s
+        if embedder is not None:
+            embedder.stop()
         if announced.exists() and announced.name == SERVER_FILE:
             announced.unlink(missing_ok=True)
         gateway.wal.close()
@@ -141,6 +156,29 @@ def _access_mode(app: Any, loopback: bool) -> str:
         return "local demo mode on loopback: no API key required"
     where = "on loopback" if loopback else "beyond loopback"
     return f"listening {where}: API and dashboard need an API key (aifinops keys create)"
+
+
+def _start_cache(api: Any) -> Any:
+    """Put the response cache inside the access gate and start its warmer (both off with cache_seconds 0)."""
+    from aifinops.api.cache import install_cache
+    from aifinops.api.cache_warmer import CacheWarmer
+
+    install_cache(api)
+    warmer = CacheWarmer(api)
+    warmer.start()
+    return warmer
+
+
+def _start_embedder(app: Any, gateway: Any) -> Any:
+    """The thread embedding what the gateway queued (None when ``value.keep_embeddings`` is off); it loads the
+    offline model itself, so a missing extra is said on stderr and never stops the server."""
+    if gateway.embed_queue is None:
+        return None
+    from aifinops.gateway.embedder import Embedder
+
+    embedder = Embedder(app.ledger, app.settings.value, gateway.embed_queue)
+    embedder.start()
+    return embedder
 
 
 def _exit_on_sigterm(signum: int, frame: Any) -> None:

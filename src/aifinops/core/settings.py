@@ -83,6 +83,7 @@ class ReportingSettings(_Section):
 
     source_priority: list[str] = Field(default_factory=lambda: list(DEFAULT_SOURCE_PRIORITY))
     cost_column: str = "effective_cost"
+    cache_seconds: int = Field(default=60, ge=0, le=86_400)  # API response cache TTL under `serve`; 0 = off
     reconcile: ReconcileSettings = Field(default_factory=ReconcileSettings)
 
     @field_validator("cost_column")
