@@ -61,7 +61,10 @@ class AllocationMixin:
         if grain is not None and grain not in ("hour", "day", "week", "month"):
             raise InputError(f"grain must be one of hour, day, week, month, got {grain!r}")
         group = unique([*dims, *plan.inputs(), *(k for k in post if k != "allocation")])
-        period = "hour" if grain == "hour" or plan.period == "hour" else "day"
+        if plan.pools:  # pools split per period (day or hour): roll up at that period, aggregate after
+            period: str | None = "hour" if grain == "hour" or plan.period == "hour" else "day"
+        else:  # owner rules alone need no period: roll up at the grain asked for (far fewer rows)
+            period = grain
         rows = self.ledger.rollup(  # type: ignore[attr-defined]
             RollupQuery(by=tuple(group), grain=period, since=since, until=until, where=pre)
         )
