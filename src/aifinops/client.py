@@ -17,11 +17,12 @@ from typing import Any
 import httpx
 
 from aifinops.core.errors import AifinopsError, InputError
+from aifinops.core.records import OUTCOME_DIMENSIONS
 
 __all__ = ["record_outcome", "DEFAULT_URL"]
 
 DEFAULT_URL = "http://127.0.0.1:8787"
-_KEYS = ("team", "project", "product", "feature", "customer", "environment", "use_case", "initiative")
+_KEYS = OUTCOME_DIMENSIONS
 
 
 def record_outcome(
