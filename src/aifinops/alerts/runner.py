@@ -8,14 +8,17 @@ owner). ``stop()`` wakes it at once, so SIGTERM shuts the server down without wa
 from __future__ import annotations
 
 import sys
-import threading
 from typing import Any
+
+from aifinops.core.procs import BackgroundLoop
 
 __all__ = ["AnomalyRunner"]
 
 
-class AnomalyRunner:
+class AnomalyRunner(BackgroundLoop):
     """Runs the detectors periodically through the facade; errors are logged, never fatal."""
+
+    thread_name = "aifinops-anomaly"
 
     def __init__(self, app: Any, *, interval: float | None = None) -> None:
         self.app = app
@@ -23,20 +26,11 @@ class AnomalyRunner:
         self.runs = 0
         self.snapshots = 0
         self.last: dict[str, Any] | None = None
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="aifinops-anomaly", daemon=True)
+        super().__init__()
 
-    def start(self) -> bool:
-        """Start unless ``anomaly.enabled`` is false; returns whether it started."""
-        if not self.app.settings.anomaly.enabled:
-            return False
-        self._thread.start()
-        return True
-
-    def stop(self, timeout: float = 5.0) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout)
+    def enabled(self) -> bool:
+        """Unless ``anomaly.enabled`` is false."""
+        return bool(self.app.settings.anomaly.enabled)
 
     def _period(self) -> float:
         return self.interval or float(self.app.settings.anomaly.resolution_seconds)

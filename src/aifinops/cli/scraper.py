@@ -8,15 +8,18 @@ Targets are read from the settings on every pass, so a reloaded ``aifinops.yaml`
 from __future__ import annotations
 
 import sys
-import threading
 import time
 from typing import Any
+
+from aifinops.core.procs import BackgroundLoop
 
 __all__ = ["DcgmScraper"]
 
 
-class DcgmScraper:
+class DcgmScraper(BackgroundLoop):
     """Scrapes the configured DCGM exporters periodically into the ledger."""
+
+    thread_name = "aifinops-dcgm-scraper"
 
     def __init__(self, app: Any, *, clock: Any = time.monotonic) -> None:
         self.app = app
@@ -24,21 +27,11 @@ class DcgmScraper:
         self.scrapes = 0
         self.failures = 0
         self._due: dict[str, float] = {}
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="aifinops-dcgm-scraper", daemon=True)
+        super().__init__()
 
-    def start(self) -> bool:
-        """Start when ``gpus.scrape`` names a target; returns whether it started."""
-        if not self.app.settings.gpus.scrape:
-            return False
-        self._thread.start()
-        return True
-
-    def stop(self, timeout: float = 5.0) -> None:
-        """Stop the loop (wakes it at once)."""
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout)
+    def enabled(self) -> bool:
+        """When ``gpus.scrape`` names a target."""
+        return bool(self.app.settings.gpus.scrape)
 
     def tick(self) -> float:
         """Scrape every target that is due; returns the seconds until the next one is."""
